@@ -1,0 +1,49 @@
+# passkeys: `make run` sets up and starts the service, `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find proto -name '*.proto' | sort)
+GOOGLEAPIS := third_party/googleapis
+PYTEST_ARGS ?=
+
+.PHONY: setup run migrate test lint lint-proto generate clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: setup
+	$(BIN)/passkeys serve
+
+migrate: setup
+	$(BIN)/passkeys migrate
+
+lint: setup lint-proto
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+lint-proto: setup
+	$(BIN)/buf lint
+	$(BIN)/buf build -o /dev/null
+
+test: setup lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
+# type the server puts in status details, so REST error bodies can print them).
+generate: setup
+	rm -rf generated && mkdir -p generated
+	$(PY) -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) \
+		--python_out=generated --pyi_out=generated --grpc_python_out=generated $(PROTOS)
+	$(PY) -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) --include_imports \
+		--descriptor_set_out=generated/descriptor.pb \
+		$(PROTOS) google/rpc/status.proto google/rpc/error_details.proto
+
+clean:
+	rm -rf $(VENV) data generated/__pycache__

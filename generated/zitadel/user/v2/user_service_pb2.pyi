@@ -1,0 +1,125 @@
+from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
+from zitadel.object.v2 import object_pb2 as _object_pb2
+from zitadel.user.v2 import email_pb2 as _email_pb2
+from zitadel.user.v2 import passkey_pb2 as _passkey_pb2
+from zitadel.user.v2 import user_pb2 as _user_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AddHumanUserRequest(_message.Message):
+    __slots__ = ("user_id", "username", "organization", "profile", "email")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    username: str
+    organization: _object_pb2.Organization
+    profile: _user_pb2.SetHumanProfile
+    email: _email_pb2.SetHumanEmail
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., organization: _Optional[_Union[_object_pb2.Organization, _Mapping]] = ..., profile: _Optional[_Union[_user_pb2.SetHumanProfile, _Mapping]] = ..., email: _Optional[_Union[_email_pb2.SetHumanEmail, _Mapping]] = ...) -> None: ...
+
+class AddHumanUserResponse(_message.Message):
+    __slots__ = ("user_id", "details", "email_code", "phone_code")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_CODE_FIELD_NUMBER: _ClassVar[int]
+    PHONE_CODE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    details: _object_pb2.Details
+    email_code: str
+    phone_code: str
+    def __init__(self, user_id: _Optional[str] = ..., details: _Optional[_Union[_object_pb2.Details, _Mapping]] = ..., email_code: _Optional[str] = ..., phone_code: _Optional[str] = ...) -> None: ...
+
+class RegisterPasskeyRequest(_message.Message):
+    __slots__ = ("user_id", "code", "authenticator", "domain")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    AUTHENTICATOR_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    code: _passkey_pb2.PasskeyRegistrationCode
+    authenticator: _passkey_pb2.PasskeyAuthenticator
+    domain: str
+    def __init__(self, user_id: _Optional[str] = ..., code: _Optional[_Union[_passkey_pb2.PasskeyRegistrationCode, _Mapping]] = ..., authenticator: _Optional[_Union[_passkey_pb2.PasskeyAuthenticator, str]] = ..., domain: _Optional[str] = ...) -> None: ...
+
+class RegisterPasskeyResponse(_message.Message):
+    __slots__ = ("details", "passkey_id", "public_key_credential_creation_options")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_CREDENTIAL_CREATION_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.Details
+    passkey_id: str
+    public_key_credential_creation_options: _struct_pb2.Struct
+    def __init__(self, details: _Optional[_Union[_object_pb2.Details, _Mapping]] = ..., passkey_id: _Optional[str] = ..., public_key_credential_creation_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class VerifyPasskeyRegistrationRequest(_message.Message):
+    __slots__ = ("user_id", "passkey_id", "public_key_credential", "passkey_name")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_NAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    passkey_id: str
+    public_key_credential: _struct_pb2.Struct
+    passkey_name: str
+    def __init__(self, user_id: _Optional[str] = ..., passkey_id: _Optional[str] = ..., public_key_credential: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., passkey_name: _Optional[str] = ...) -> None: ...
+
+class VerifyPasskeyRegistrationResponse(_message.Message):
+    __slots__ = ("details",)
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.Details
+    def __init__(self, details: _Optional[_Union[_object_pb2.Details, _Mapping]] = ...) -> None: ...
+
+class CreatePasskeyRegistrationLinkRequest(_message.Message):
+    __slots__ = ("user_id", "send_link", "return_code")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEND_LINK_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CODE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    send_link: _passkey_pb2.SendPasskeyRegistrationLink
+    return_code: _passkey_pb2.ReturnPasskeyRegistrationCode
+    def __init__(self, user_id: _Optional[str] = ..., send_link: _Optional[_Union[_passkey_pb2.SendPasskeyRegistrationLink, _Mapping]] = ..., return_code: _Optional[_Union[_passkey_pb2.ReturnPasskeyRegistrationCode, _Mapping]] = ...) -> None: ...
+
+class CreatePasskeyRegistrationLinkResponse(_message.Message):
+    __slots__ = ("details", "code")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.Details
+    code: _passkey_pb2.PasskeyRegistrationCode
+    def __init__(self, details: _Optional[_Union[_object_pb2.Details, _Mapping]] = ..., code: _Optional[_Union[_passkey_pb2.PasskeyRegistrationCode, _Mapping]] = ...) -> None: ...
+
+class ListPasskeysRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ListPasskeysResponse(_message.Message):
+    __slots__ = ("details", "result")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.ListDetails
+    result: _containers.RepeatedCompositeFieldContainer[_passkey_pb2.Passkey]
+    def __init__(self, details: _Optional[_Union[_object_pb2.ListDetails, _Mapping]] = ..., result: _Optional[_Iterable[_Union[_passkey_pb2.Passkey, _Mapping]]] = ...) -> None: ...
+
+class RemovePasskeyRequest(_message.Message):
+    __slots__ = ("user_id", "passkey_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PASSKEY_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    passkey_id: str
+    def __init__(self, user_id: _Optional[str] = ..., passkey_id: _Optional[str] = ...) -> None: ...
+
+class RemovePasskeyResponse(_message.Message):
+    __slots__ = ("details",)
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.Details
+    def __init__(self, details: _Optional[_Union[_object_pb2.Details, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,3 @@
+from passkeys.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Conversions between protobuf messages and domain values, named for their direction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import struct_pb2
+from zitadel.object.v2 import object_pb2
+
+from passkeys.commands.events import Details
+
+
+def details_to_pb(details: Details, out: object_pb2.Details) -> None:
+    out.sequence = details.sequence
+    out.change_date.FromDatetime(details.change_date)
+    out.resource_owner = details.resource_owner
+    out.creation_date.FromDatetime(details.creation_date)
+
+
+def _value_to_python(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        # Struct has only doubles; print integral ones as JSON integers, as a browser does.
+        n = value.number_value
+        return int(n) if n.is_integer() and abs(n) < 2**53 else n
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return struct_to_python(value.struct_value)
+    if kind == "list_value":
+        return [_value_to_python(v) for v in value.list_value.values]
+    return None
+
+
+def struct_to_python(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: _value_to_python(value) for key, value in struct.fields.items()}
+
+
+def struct_to_json(struct: struct_pb2.Struct) -> str:
+    """The credential as the compact JSON a browser would have sent."""
+    return json.dumps(struct_to_python(struct), separators=(",", ":"))

@@ -1,0 +1,45 @@
+"""The one place where domain errors become gRPC status, with a google.rpc.ErrorInfo
+(reason, domain, metadata naming what failed) in the details of every error."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from passkeys import errors
+
+ERROR_DOMAIN = "passkeys"
+
+CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def code_of(error: errors.DomainError) -> grpc.StatusCode:
+    for cls in type(error).__mro__:
+        if cls in CODES:
+            return CODES[cls]  # type: ignore[index]
+    return grpc.StatusCode.INTERNAL
+
+
+def status_of(code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str]) -> grpc.Status:
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata))
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=[detail]))
+
+
+def to_status(error: errors.DomainError) -> grpc.Status:
+    return status_of(code_of(error), error.message, error.reason, {k: str(v) for k, v in error.metadata.items()})
+
+
+def internal_status() -> grpc.Status:
+    # Never the exception text: it may hold request data; the log has the traceback.
+    return status_of(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL", {})

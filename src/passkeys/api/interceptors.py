@@ -1,0 +1,71 @@
+"""Around every unary call: domain errors mapped to status (api/errors.py), anything else
+an INTERNAL with its traceback logged, and one structured log line per call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from passkeys.api import errors as api_errors
+from passkeys.errors import DomainError
+
+log = logging.getLogger("passkeys.access")
+
+
+def _ids(request: Any) -> dict[str, str]:
+    # Only identifiers: never the credential, code or token fields.
+    out = {}
+    for name in ("user_id", "passkey_id"):
+        value = getattr(request, name, None)
+        if isinstance(value, str) and value:
+            out[name] = value[:200]
+    return out
+
+
+class ErrorsAndAccessLog(grpc.ServerInterceptor):
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler], details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = details.method
+
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
+            start = time.perf_counter()
+            code = grpc.StatusCode.OK
+            reason = ""
+            try:
+                return inner(request, context)
+            except DomainError as exc:
+                code, reason = api_errors.code_of(exc), exc.reason
+                context.abort_with_status(api_errors.to_status(exc))
+            except Exception:
+                if context.code() is not None:  # an abort from inside: already a status
+                    code = context.code()
+                    raise
+                code, reason = grpc.StatusCode.INTERNAL, "INTERNAL"
+                log.exception("unhandled error", extra={"method": method})
+                context.abort_with_status(api_errors.internal_status())
+            finally:
+                log.info(
+                    "call",
+                    extra={
+                        "method": method,
+                        "code": code.name,
+                        **({"reason": reason} if reason else {}),
+                        "latency_ms": round((time.perf_counter() - start) * 1000, 3),
+                        **_ids(request),
+                    },
+                )
+
+        return grpc.unary_unary_rpc_method_handler(
+            call,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

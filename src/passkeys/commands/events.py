@@ -1,0 +1,67 @@
+"""Appending a user's events and reading `details` back from the last one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from passkeys.errors import NotFound
+from passkeys.store.models import Event, User
+
+
+@dataclass(frozen=True)
+class Details:
+    """What every change answers: the user's last event, its owner and the user's birth."""
+
+    sequence: int
+    change_date: datetime
+    resource_owner: str
+    creation_date: datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lock_user(session: Session, user_id: str) -> User:
+    """The user's row, locked for this transaction, so that its events get one order."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("USER_NOT_FOUND", f"user {user_id!r} not found", user_id=user_id)
+    return user
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("USER_NOT_FOUND", f"user {user_id!r} not found", user_id=user_id)
+    return user
+
+
+def append_event(session: Session, user: User, event_type: str, at: datetime, **payload: Any) -> Details:
+    """The next event of a locked user, in the caller's transaction."""
+    user.sequence += 1
+    user.changed_at = at
+    session.add(
+        Event(
+            user_id=user.id,
+            sequence=user.sequence,
+            type=event_type,
+            resource_owner=user.org_id,
+            created_at=at,
+            payload=payload,
+        )
+    )
+    return details_of(user)
+
+
+def details_of(user: User) -> Details:
+    return Details(
+        sequence=user.sequence,
+        change_date=user.changed_at,
+        resource_owner=user.org_id,
+        creation_date=user.created_at,
+    )

@@ -1,0 +1,232 @@
+"""Use cases on passkeys: register (start), verify (finish), list, remove.
+
+The state machine: RegisterPasskey creates a NOT_READY passkey holding a fresh challenge;
+VerifyPasskeyRegistration turns exactly that passkey READY once every check passes and
+clears the challenge, so it works once. Every failure leaves the database untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from passkeys import ids
+from passkeys.commands import validate
+from passkeys.commands.events import Details, append_event, details_of, get_user, lock_user, now
+from passkeys.config import Settings
+from passkeys.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from passkeys.registration.options import ExistingCredential, choose_rp_id, creation_options
+from passkeys.registration.verify import Policy, VerifiedCredential, verify_credential
+from passkeys.store.db import Database
+from passkeys.store.models import Passkey, User
+
+NOT_READY, READY = 1, 2  # AuthFactorState numbers, stored as they are on the wire
+CHALLENGE_BYTES = 32
+MIN_CREDENTIAL_JSON, MAX_CREDENTIAL_JSON = 55, 1_048_576
+ATTACHMENTS = (None, "platform", "cross-platform")
+
+
+@dataclass(frozen=True)
+class Registration:
+    details: Details
+    passkey_id: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PasskeyView:
+    id: str
+    state: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PasskeyList:
+    passkeys: list[PasskeyView]
+    sequence: int
+    timestamp: datetime
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        origins=settings.origins,
+        algorithms=settings.algorithms,
+        require_user_verification=settings.require_user_verification,
+        require_user_presence=settings.require_user_presence,
+        allow_cross_origin=settings.allow_cross_origin,
+        top_origins=settings.top_origins,
+        attestation_roots=settings.attestation_roots,
+    )
+
+
+def parse_credential(credential_json: str) -> Mapping[str, Any]:
+    """The credential's JSON: 55..1 MiB characters, a JSON object."""
+    if not MIN_CREDENTIAL_JSON <= len(credential_json) <= MAX_CREDENTIAL_JSON:
+        raise InvalidArgument(
+            "INVALID_FIELD",
+            f"public_key_credential must be {MIN_CREDENTIAL_JSON}..{MAX_CREDENTIAL_JSON} characters of JSON, "
+            f"got {len(credential_json)}",
+            field="public_key_credential",
+        )
+    try:
+        value = json.loads(credential_json)
+    except (ValueError, RecursionError):
+        raise InvalidArgument(
+            "INVALID_FIELD", "public_key_credential is not JSON", field="public_key_credential"
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidArgument(
+            "INVALID_FIELD", "public_key_credential must be a JSON object", field="public_key_credential"
+        )
+    return value
+
+
+def _passkey_of(session: Session, user_id: str, passkey_id: str, *, lock: bool = False) -> Passkey:
+    passkey = session.get(Passkey, passkey_id, with_for_update=lock)
+    # A passkey of another user is as absent as one that never existed: nothing leaks.
+    if passkey is None or passkey.user_id != user_id:
+        raise NotFound("PASSKEY_NOT_FOUND", f"passkey {passkey_id!r} not found", passkey_id=passkey_id)
+    return passkey
+
+
+class PasskeyCommands:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.policy = policy_from(settings)
+
+    def register(self, *, user_id: str, attachment: str | None, domain: str) -> Registration:
+        validate.text("user_id", user_id)
+        if attachment not in ATTACHMENTS:
+            raise InvalidArgument("INVALID_FIELD", "authenticator is not a known value", field="authenticator")
+        rp_id = choose_rp_id(self.settings.rp_id, domain)
+        challenge = secrets.token_bytes(CHALLENGE_BYTES)
+        with self.db.write() as session:
+            user = lock_user(session, user_id)
+            ready = session.scalars(select(Passkey).where(Passkey.user_id == user_id, Passkey.state == READY)).all()
+            at = now()
+            passkey = Passkey(
+                id=ids.new_id(),
+                user_id=user_id,
+                state=NOT_READY,
+                challenge=challenge,
+                rp_id=rp_id,
+                challenge_expires_at=at + timedelta(seconds=self.settings.challenge_ttl_s),
+                created_at=at,
+            )
+            session.add(passkey)
+            details = append_event(session, user, "user.human.passkey.added", at, passkey_id=passkey.id, rp_id=rp_id)
+            options = creation_options(
+                rp_id=rp_id,
+                rp_name=self.settings.rp_name,
+                user_handle=user.id.encode(),
+                user_name=user.username,
+                user_display_name=user.display_name,
+                challenge=challenge,
+                timeout_ms=self.settings.challenge_ttl_s * 1000,
+                algorithms=self.settings.algorithms,
+                attachment=attachment,
+                exclude=[ExistingCredential(p.credential_id or b"", p.transports or []) for p in ready],
+            )
+            return Registration(details=details, passkey_id=passkey.id, options=options)
+
+    def verify(self, *, user_id: str, passkey_id: str, credential_json: str, name: str) -> Details:
+        validate.text("user_id", user_id)
+        validate.text("passkey_id", passkey_id)
+        validate.text("passkey_name", name)
+        credential = parse_credential(credential_json)
+        # Read the pending registration, then verify with no transaction open: the
+        # cryptography must not hold a lock.
+        with self.db.read() as session:
+            get_user(session, user_id)
+            pending = _passkey_of(session, user_id, passkey_id)
+            challenge, rp_id = self._pending_challenge(pending)
+        verified = verify_credential(credential=credential, challenge=challenge, rp_id=rp_id, policy=self.policy)
+        with self.db.write() as session:
+            user = lock_user(session, user_id)
+            passkey = _passkey_of(session, user_id, passkey_id, lock=True)
+            # Another verify of this passkey may have finished while we verified.
+            if self._pending_challenge(passkey)[0] != challenge:
+                raise FailedPrecondition(
+                    "PASSKEY_ALREADY_VERIFIED", "passkey registration was already verified", passkey_id=passkey_id
+                )
+            return self._store_verified(session, user, passkey, verified, name)
+
+    def _pending_challenge(self, passkey: Passkey) -> tuple[bytes, str]:
+        if passkey.state != NOT_READY or passkey.challenge is None:
+            raise FailedPrecondition(
+                "PASSKEY_ALREADY_VERIFIED", "passkey registration was already verified", passkey_id=passkey.id
+            )
+        if passkey.challenge_expires_at is None or passkey.challenge_expires_at <= now():
+            raise FailedPrecondition(
+                "CHALLENGE_EXPIRED",
+                "passkey registration challenge expired, call RegisterPasskey again",
+                passkey_id=passkey.id,
+            )
+        return passkey.challenge, passkey.rp_id
+
+    def _store_verified(
+        self, session: Session, user: User, passkey: Passkey, verified: VerifiedCredential, name: str
+    ) -> Details:
+        taken = session.scalars(select(Passkey.id).where(Passkey.credential_id == verified.credential_id)).first()
+        if taken is not None:
+            raise AlreadyExists("CREDENTIAL_EXISTS", "this credential is already registered")
+        at = now()
+        passkey.state = READY
+        passkey.challenge = None
+        passkey.challenge_expires_at = None
+        passkey.name = name
+        passkey.credential_id = verified.credential_id
+        passkey.public_key = verified.public_key
+        passkey.sign_count = verified.sign_count
+        passkey.aaguid = verified.aaguid
+        passkey.attestation_format = verified.attestation_format
+        passkey.transports = verified.transports
+        passkey.backup_eligible = verified.backup_eligible
+        passkey.backed_up = verified.backed_up
+        passkey.user_verified = verified.user_verified
+        passkey.verified_at = at
+        details = append_event(
+            session,
+            user,
+            "user.human.passkey.verified",
+            at,
+            passkey_id=passkey.id,
+            name=name,
+            aaguid=verified.aaguid,
+            attestation_format=verified.attestation_format,
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            # The same credential was stored by a concurrent verify for another passkey.
+            raise AlreadyExists("CREDENTIAL_EXISTS", "this credential is already registered") from None
+        return details
+
+    def list(self, *, user_id: str) -> PasskeyList:
+        validate.text("user_id", user_id)
+        with self.db.read() as session:
+            user = get_user(session, user_id)
+            rows = session.scalars(
+                select(Passkey).where(Passkey.user_id == user_id).order_by(Passkey.created_at, Passkey.id)
+            ).all()
+            views = [PasskeyView(p.id, p.state, p.name or "", p.created_at) for p in rows]
+            return PasskeyList(passkeys=views, sequence=user.sequence, timestamp=details_of(user).change_date)
+
+    def remove(self, *, user_id: str, passkey_id: str) -> Details:
+        validate.text("user_id", user_id)
+        validate.text("passkey_id", passkey_id)
+        with self.db.write() as session:
+            user = lock_user(session, user_id)
+            passkey = _passkey_of(session, user_id, passkey_id, lock=True)
+            session.delete(passkey)
+            return append_event(session, user, "user.human.passkey.removed", now(), passkey_id=passkey_id)

@@ -1,0 +1,35 @@
+"""Argument rules shared by the commands; each failure names its field."""
+
+from __future__ import annotations
+
+import re
+
+from passkeys.errors import InvalidArgument
+
+MAX_TEXT = 200
+# Ids a client picks travel in REST paths: keep them to URL-safe characters.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+|[^@\s]+@localhost")
+
+
+def text(field: str, value: str, *, max_len: int = MAX_TEXT) -> str:
+    """1..max_len characters, not blank, no control characters."""
+    if not 1 <= len(value) <= max_len or not value.strip():
+        raise InvalidArgument("INVALID_FIELD", f"{field} must be 1..{max_len} characters", field=field)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise InvalidArgument("INVALID_FIELD", f"{field} must not contain control characters", field=field)
+    return value
+
+
+def identifier(field: str, value: str) -> str:
+    text(field, value)
+    if not _ID.fullmatch(value):
+        raise InvalidArgument("INVALID_FIELD", f"{field} may hold only letters, digits and . _ @ -", field=field)
+    return value
+
+
+def email(field: str, value: str) -> str:
+    text(field, value)
+    if not _EMAIL.fullmatch(value):
+        raise InvalidArgument("INVALID_FIELD", f"{field} is not an email address", field=field)
+    return value

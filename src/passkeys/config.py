@@ -1,0 +1,147 @@
+"""Settings from PASSKEYS_* environment variables, validated once at start-up.
+
+Nothing else in the service reads os.environ: everything gets a Settings value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from webauthn.helpers.cose import COSEAlgorithmIdentifier
+
+# Offered and accepted by default: EdDSA, ES256, RS256 (ES384 registers but py_webauthn
+# cannot verify it at sign-in, so it is not offered).
+DEFAULT_ALGORITHMS = (-8, -7, -257)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///./data/passkeys.db"
+    grpc_addr: str = "127.0.0.1:50051"
+    rp_id: str = "localhost"
+    rp_name: str = "passkeys"
+    origins: tuple[str, ...] = ("http://localhost:8080",)
+    challenge_ttl_s: int = 300
+    # Beyond the issue's list, for deployments that need them (documented in the README).
+    require_user_verification: bool = True
+    require_user_presence: bool = True
+    algorithms: tuple[int, ...] = DEFAULT_ALGORITHMS
+    allow_cross_origin: bool = False
+    top_origins: tuple[str, ...] = ()
+    attestation_roots: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
+    grpc_threads: int = 16
+    log_level: str = "INFO"
+
+
+def _origin(var: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(f"{var}: {value!r} is not an origin like https://example.com[:port]")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _origins(var: str, raw: str, *, allow_empty: bool) -> tuple[str, ...]:
+    items = tuple(_origin(var, o.strip()) for o in raw.split(",") if o.strip())
+    if not items and not allow_empty:
+        raise ConfigError(f"{var}: at least one origin is required")
+    return items
+
+
+def _int(var: str, raw: str, *, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{var}: {raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{var}: {value} is outside {low}..{high}")
+    return value
+
+
+def _bool(var: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{var}: {raw!r} is not a boolean (true/false)")
+
+
+def _algorithms(var: str, raw: str) -> tuple[int, ...]:
+    known = {a.value for a in COSEAlgorithmIdentifier}
+    algs: list[int] = []
+    for item in raw.split(","):
+        alg = _int(var, item.strip(), low=-65536, high=65535)
+        if alg not in known:
+            raise ConfigError(f"{var}: {alg} is not a COSE algorithm the verifier supports")
+        algs.append(alg)
+    if not algs:
+        raise ConfigError(f"{var}: at least one algorithm is required")
+    return tuple(algs)
+
+
+def _rp_id(var: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if not value or "/" in value or ":" in value or value.startswith(".") or value.endswith("."):
+        raise ConfigError(f"{var}: {raw!r} is not a domain name like example.com")
+    return value
+
+
+def _attestation_roots(var: str, raw: str) -> dict[str, tuple[bytes, ...]]:
+    """A folder with one sub-folder per attestation format (packed, tpm, ...) of PEM files."""
+    folder = Path(raw)
+    if not folder.is_dir():
+        raise ConfigError(f"{var}: {raw!r} is not a directory")
+    return {
+        sub.name: tuple(p.read_bytes() for p in sorted(sub.glob("*.pem")))
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir()
+    }
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    d = Settings()
+    get = env.get
+    database_url = get("PASSKEYS_DATABASE_URL", d.database_url).strip()
+    if "://" not in database_url:
+        raise ConfigError(f"PASSKEYS_DATABASE_URL: {database_url!r} is not a database URL")
+    grpc_addr = get("PASSKEYS_GRPC_ADDR", d.grpc_addr).strip()
+    host, sep, port = grpc_addr.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"PASSKEYS_GRPC_ADDR: {grpc_addr!r} is not host:port")
+    _int("PASSKEYS_GRPC_ADDR", port, low=0, high=65535)
+    rp_name = get("PASSKEYS_RP_NAME", d.rp_name).strip()
+    if not 1 <= len(rp_name) <= 200:
+        raise ConfigError("PASSKEYS_RP_NAME: must be 1..200 characters")
+    log_level = get("PASSKEYS_LOG_LEVEL", d.log_level).strip().upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"PASSKEYS_LOG_LEVEL: {log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+    roots_dir = get("PASSKEYS_ATTESTATION_ROOTS_DIR", "").strip()
+    return Settings(
+        database_url=database_url,
+        grpc_addr=grpc_addr,
+        rp_id=_rp_id("PASSKEYS_RP_ID", get("PASSKEYS_RP_ID", d.rp_id)),
+        rp_name=rp_name,
+        origins=_origins("PASSKEYS_ORIGINS", get("PASSKEYS_ORIGINS", ",".join(d.origins)), allow_empty=False),
+        challenge_ttl_s=_int(
+            "PASSKEYS_CHALLENGE_TTL_S", get("PASSKEYS_CHALLENGE_TTL_S", str(d.challenge_ttl_s)), low=1, high=86400
+        ),
+        require_user_verification=_bool(
+            "PASSKEYS_REQUIRE_USER_VERIFICATION", get("PASSKEYS_REQUIRE_USER_VERIFICATION", "true")
+        ),
+        require_user_presence=_bool("PASSKEYS_REQUIRE_USER_PRESENCE", get("PASSKEYS_REQUIRE_USER_PRESENCE", "true")),
+        algorithms=_algorithms("PASSKEYS_ALGORITHMS", get("PASSKEYS_ALGORITHMS", ",".join(map(str, d.algorithms)))),
+        allow_cross_origin=_bool("PASSKEYS_ALLOW_CROSS_ORIGIN", get("PASSKEYS_ALLOW_CROSS_ORIGIN", "false")),
+        top_origins=_origins("PASSKEYS_TOP_ORIGINS", get("PASSKEYS_TOP_ORIGINS", ""), allow_empty=True),
+        attestation_roots=_attestation_roots("PASSKEYS_ATTESTATION_ROOTS_DIR", roots_dir) if roots_dir else {},
+        grpc_threads=_int("PASSKEYS_GRPC_THREADS", get("PASSKEYS_GRPC_THREADS", str(d.grpc_threads)), low=1, high=1024),
+        log_level=log_level,
+    )

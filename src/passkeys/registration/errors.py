@@ -1,0 +1,13 @@
+"""The one error of the registration ceremony: which check failed, and why."""
+
+from __future__ import annotations
+
+from passkeys.errors import InvalidArgument
+
+
+class CredentialRejected(InvalidArgument):
+    def __init__(self, check: str, detail: str) -> None:
+        super().__init__(
+            "CREDENTIAL_REJECTED", f"public_key_credential failed the {check} check: {detail}", check=check
+        )
+        self.check = check

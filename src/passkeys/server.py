@@ -1,0 +1,88 @@
+"""Builds and runs the gRPC server: UserService, health, reflection, interceptors."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
+
+from passkeys.api.interceptors import ErrorsAndAccessLog
+from passkeys.api.servicer import UserService
+from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON, PasskeyCommands
+from passkeys.commands.users import ensure_default_org
+from passkeys.config import Settings
+from passkeys.store.db import Database
+from passkeys.store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+# Just over the largest credential we accept (1 MiB of JSON) plus the request's other fields:
+# a bigger message is refused by gRPC before it is parsed.
+MAX_RECEIVE_BYTES = MAX_CREDENTIAL_JSON + 64 * 1024
+SHUTDOWN_GRACE_S = 10
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    db: Database
+    health: health.HealthServicer
+
+    def stop(self, grace: float | None = SHUTDOWN_GRACE_S) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self.db.dispose()
+
+
+def prepare_database(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    ensure_default_org(db, settings.rp_id)
+    return db
+
+
+def start(settings: Settings, db: Database | None = None) -> RunningServer:
+    db = db or prepare_database(settings)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
+        interceptors=[ErrorsAndAccessLog()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+        maximum_concurrent_rpcs=settings.grpc_threads * 8,
+    )
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserService(db, PasskeyCommands(db, settings)), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    try:
+        port = server.add_insecure_port(settings.grpc_addr)
+    except RuntimeError as exc:  # grpc's way of saying the address is taken or invalid
+        raise OSError(f"cannot listen on {settings.grpc_addr}: {exc}") from None
+    server.start()
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server=server, port=port, db=db, health=health_servicer)
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then finish calls in flight (graceful shutdown)."""
+    running = start(settings)
+    host = settings.grpc_addr.rpartition(":")[0]
+    log.info("serving", extra={"grpc_addr": f"{host}:{running.port}", "rp_id": settings.rp_id})
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("shutting down", extra={"grace_s": SHUTDOWN_GRACE_S})
+    running.stop()

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from passkeys.config import ConfigError, Settings, load_settings
+
+
+def test_defaults() -> None:
+    s = load_settings({})
+    assert s == Settings()
+    assert s.database_url == "sqlite:///./data/passkeys.db"
+    assert (s.grpc_addr, s.rp_id, s.origins, s.challenge_ttl_s) == (
+        "127.0.0.1:50051",
+        "localhost",
+        ("http://localhost:8080",),
+        300,
+    )
+
+
+def test_values_are_parsed() -> None:
+    s = load_settings(
+        {
+            "PASSKEYS_ORIGINS": "https://a.example.com, https://b.example.com:8443/",
+            "PASSKEYS_RP_ID": "Example.COM",
+            "PASSKEYS_CHALLENGE_TTL_S": "60",
+            "PASSKEYS_REQUIRE_USER_VERIFICATION": "false",
+            "PASSKEYS_ALGORITHMS": "-7",
+        }
+    )
+    assert s.origins == ("https://a.example.com", "https://b.example.com:8443")
+    assert s.rp_id == "example.com"
+    assert s.challenge_ttl_s == 60
+    assert s.require_user_verification is False
+    assert s.algorithms == (-7,)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("PASSKEYS_CHALLENGE_TTL_S", "0"),
+        ("PASSKEYS_ORIGINS", ""),
+        ("PASSKEYS_ORIGINS", "ftp://x.example"),
+        ("PASSKEYS_ALGORITHMS", "-7,12345"),
+        ("PASSKEYS_REQUIRE_USER_VERIFICATION", "maybe"),
+        ("PASSKEYS_ATTESTATION_ROOTS_DIR", "/nonexistent"),
+        ("PASSKEYS_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_values_name_the_variable(var: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=var):
+        load_settings({var: value})
