@@ -19,15 +19,49 @@ SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 # `make generate` writes it next to the generated packages: generated/descriptor.pb.
 DESCRIPTOR_PATH = Path(user_service_pb2.__file__).resolve().parents[3] / "descriptor.pb"
 
-# A 1 MiB credential plus the request's other fields and JSON escaping passes; anything bigger
-# is refused by Envoy (413) before it is buffered, on REST and grpc-web alike.
+# Request bodies are buffered up to a limit, and a bigger one is refused with 413 before it
+# reaches the server: for REST, a 1 MiB credential plus the request's other fields; gRPC and
+# grpc-web get a third more, for grpc-web-text's base64 (the server's own 1 MiB + 64 KiB
+# message limit still applies after decoding).
 MAX_REQUEST_BYTES = MAX_CREDENTIAL_JSON + 64 * 1024
+MAX_GRPC_REQUEST_BYTES = MAX_REQUEST_BYTES * 4 // 3 + 1024
 
 ALLOW_HEADERS = "authorization,content-type,accept,x-grpc-web,x-user-agent,grpc-timeout"
 EXPOSE_HEADERS = "grpc-status,grpc-message,grpc-status-details-bin"
 UPSTREAM = "passkeys_grpc"
+BUFFER = "envoy.filters.http.buffer"
 HCM = "envoy.filters.network.http_connection_manager"
 MAX_CONNECTIONS = 4096
+
+# Envoy's transcoder turns gRPC codes into HTTP status by Google's table, which makes
+# FAILED_PRECONDITION a 400; ZITADEL's REST API answers 412. Two small Lua filters fix that:
+# the first (next to the router) sees the upstream's grpc-status and notes it in a header that
+# survives transcoding, the second (before the transcoder) sets the HTTP status from it and
+# drops the note. Only REST errors (400, JSON) change; grpc-web answers stay HTTP 200.
+HTTP_STATUS_OVERRIDES = {9: 412}  # gRPC code -> HTTP status
+_MARK = "x-passkeys-grpc-status"
+_NOTE_GRPC_STATUS = f"""
+function envoy_on_response(handle)
+  local status = handle:headers():get("grpc-status")
+  if status ~= nil then handle:headers():replace("{_MARK}", status) end
+end
+"""
+_SET_HTTP_STATUS = (
+    "local OVERRIDES = {"
+    + ", ".join(f'["{code}"] = "{http}"' for code, http in HTTP_STATUS_OVERRIDES.items())
+    + f"""}}
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  local code = headers:get("{_MARK}")
+  if code == nil then return end
+  headers:remove("{_MARK}")
+  local content_type = headers:get("content-type") or ""
+  if OVERRIDES[code] ~= nil and headers:get(":status") == "400" and content_type:find("^application/json") then
+    headers:replace(":status", OVERRIDES[code])
+  end
+end
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +112,12 @@ def _transcoder(descriptor: Path) -> dict[str, Any]:
         },
         # Unmapped paths and query parameters are refused here (404/400), not sent upstream.
         request_validation_options={"reject_unknown_method": True, "reject_unknown_query_parameters": True},
-        max_request_body_size=MAX_REQUEST_BYTES,
     )
+
+
+def _lua(name: str, code: str) -> dict[str, Any]:
+    lua = _typed("envoy.extensions.filters.http.lua.v3.Lua", default_source_code={"inline_string": code})
+    return {"name": name, "typed_config": lua}
 
 
 def _routes() -> list[dict[str, Any]]:
@@ -87,16 +125,25 @@ def _routes() -> list[dict[str, Any]]:
     no_transcoding = {
         "envoy.filters.http.grpc_json_transcoder": _typed("envoy.config.route.v3.FilterConfig", disabled=True)
     }
+    grpc_buffer = {
+        BUFFER: _typed(
+            "envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
+            buffer={"max_request_bytes": MAX_GRPC_REQUEST_BYTES},
+        )
+    }
     return [
         # REST: the transcoder maps /v2/... to a gRPC method (and the route is matched again).
         {"match": {"prefix": "/v2/"}, "route": to_grpc},
-        # gRPC and grpc-web, by content type (grpc-web is still grpc-web when routes are chosen).
+        # gRPC and grpc-web to our service, and their CORS preflights (which have no content type).
+        {"match": {"prefix": f"/{SERVICE}/"}, "route": to_grpc, "typed_per_filter_config": grpc_buffer},
+        # Other gRPC services (health, reflection), by content type (grpc-web still says grpc-web here).
         {
             "match": {
                 "prefix": "/",
                 "headers": [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}],
             },
             "route": to_grpc,
+            "typed_per_filter_config": grpc_buffer,
         },
         # Everything else: nothing here yet (a later static page goes in this place).
         {
@@ -134,10 +181,18 @@ def render(
         http_filters=[
             {"name": "envoy.filters.http.cors", "typed_config": _typed("envoy.extensions.filters.http.cors.v3.Cors")},
             {
+                "name": BUFFER,
+                "typed_config": _typed(
+                    "envoy.extensions.filters.http.buffer.v3.Buffer", max_request_bytes=MAX_REQUEST_BYTES
+                ),
+            },
+            {
                 "name": "envoy.filters.http.grpc_web",
                 "typed_config": _typed("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"),
             },
+            _lua("passkeys.http_status", _SET_HTTP_STATUS),
             {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": _transcoder(descriptor)},
+            _lua("passkeys.note_grpc_status", _NOTE_GRPC_STATUS),
             {
                 "name": "envoy.filters.http.router",
                 "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router"),
