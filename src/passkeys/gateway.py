@@ -196,7 +196,8 @@ def run(settings: Settings) -> int:
                 flush=True,
             )
             while not stop.wait(0.2):
-                if proxy.exited() is not None:
+                # Ctrl-C in a terminal reaches Envoy too, maybe a moment before our own handler runs.
+                if proxy.exited() is not None and not stop.wait(0.5):
                     log.error("envoy stopped on its own", extra={"exit_code": proxy.exited()})
                     code = 1
                     break
