@@ -41,6 +41,9 @@ class Settings:
     allow_cross_origin: bool = False
     top_origins: tuple[str, ...] = ()
     attestation_roots: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
+    # The attestation conveyance asked of authenticators: "none" (browsers then strip it),
+    # or "indirect", "direct", "enterprise" to receive and check attestation statements.
+    attestation: str = "none"
     grpc_threads: int = 16
     log_level: str = "INFO"
 
@@ -75,6 +78,16 @@ def _host_port(var: str, raw: str) -> str:
     if not sep or not host:
         raise ConfigError(f"{var}: {value!r} is not host:port")
     _int(var, port, low=0, high=65535)
+    return value
+
+
+ATTESTATIONS = ("none", "indirect", "direct", "enterprise")
+
+
+def _choice(var: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{var}: {raw!r} is not one of {', '.join(choices)}")
     return value
 
 
@@ -154,6 +167,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         allow_cross_origin=_bool("PASSKEYS_ALLOW_CROSS_ORIGIN", get("PASSKEYS_ALLOW_CROSS_ORIGIN", "false")),
         top_origins=_origins("PASSKEYS_TOP_ORIGINS", get("PASSKEYS_TOP_ORIGINS", ""), allow_empty=True),
         attestation_roots=_attestation_roots("PASSKEYS_ATTESTATION_ROOTS_DIR", roots_dir) if roots_dir else {},
+        attestation=_choice("PASSKEYS_ATTESTATION", get("PASSKEYS_ATTESTATION", d.attestation), ATTESTATIONS),
         grpc_threads=_int("PASSKEYS_GRPC_THREADS", get("PASSKEYS_GRPC_THREADS", str(d.grpc_threads)), low=1, high=1024),
         log_level=log_level,
     )

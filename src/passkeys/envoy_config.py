@@ -13,6 +13,7 @@ from typing import Any
 
 from zitadel.user.v2 import user_service_pb2
 
+from passkeys import web
 from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON
 
 SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
@@ -145,13 +146,37 @@ def _routes() -> list[dict[str, Any]]:
             "route": to_grpc,
             "typed_per_filter_config": grpc_buffer,
         },
-        # Everything else: nothing here yet (a later static page goes in this place).
+        # The enrolment page, read from the package when Envoy starts.
+        *_static_routes(no_transcoding),
+        # Everything else.
         {
             "match": {"prefix": "/"},
             "direct_response": {"status": 404, "body": {"inline_string": "not found\n"}},
             "typed_per_filter_config": no_transcoding,
         },
     ]
+
+
+def _static_routes(no_transcoding: dict[str, Any]) -> list[dict[str, Any]]:
+    headers = {"content-type": "", **web.SECURITY_HEADERS}
+    routes = []
+    for path, (name, content_type) in web.FILES.items():
+        headers["content-type"] = content_type
+        routes.append(
+            {
+                "match": {
+                    "path": path,
+                    "headers": [{"name": ":method", "string_match": {"safe_regex": {"regex": "GET|HEAD"}}}],
+                },
+                "direct_response": {"status": 200, "body": {"filename": str(web.DIRECTORY / name)}},
+                "response_headers_to_add": [
+                    {"header": {"key": k, "value": v}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+                    for k, v in headers.items()
+                ],
+                "typed_per_filter_config": no_transcoding,
+            }
+        )
+    return routes
 
 
 def render(
@@ -169,6 +194,8 @@ def render(
         codec_type="AUTO",
         route_config={
             "name": "passkeys",
+            # Envoy's default (4 KiB) is too small for the page's script bundle.
+            "max_direct_response_body_size_bytes": max(4096, 2 * web.largest_file_bytes()),
             "virtual_hosts": [
                 {
                     "name": "passkeys",

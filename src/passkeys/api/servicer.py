@@ -82,7 +82,8 @@ class UserService(pb_grpc.UserServiceServicer):
         response.details.processed_sequence = listing.sequence
         response.details.timestamp.FromDatetime(listing.timestamp)
         for p in listing.passkeys:
-            response.result.add(id=p.id, state=p.state, name=p.name)
+            passkey = response.result.add(id=p.id, state=p.state, name=p.name)
+            passkey.creation_date.FromDatetime(p.created_at)
         return response
 
     def RemovePasskey(

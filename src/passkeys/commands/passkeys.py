@@ -135,6 +135,7 @@ class PasskeyCommands:
                 timeout_ms=self.settings.challenge_ttl_s * 1000,
                 algorithms=self.settings.algorithms,
                 attachment=attachment,
+                attestation=self.settings.attestation,
                 exclude=[ExistingCredential(p.credential_id or b"", p.transports or []) for p in ready],
             )
             return Registration(details=details, passkey_id=passkey.id, options=options)

@@ -70,6 +70,7 @@ def creation_options(
     algorithms: tuple[int, ...],
     attachment: str | None,
     exclude: list[ExistingCredential],
+    attestation: str = "none",
 ) -> dict[str, Any]:
     """`{"publicKey": {...}}` as PublicKeyCredential.parseCreationOptionsFromJSON accepts."""
     options = generate_registration_options(
@@ -80,7 +81,7 @@ def creation_options(
         user_display_name=user_display_name,
         challenge=challenge,
         timeout=timeout_ms,
-        attestation=AttestationConveyancePreference.NONE,
+        attestation=AttestationConveyancePreference(attestation),
         authenticator_selection=AuthenticatorSelectionCriteria(
             authenticator_attachment=AuthenticatorAttachment(attachment) if attachment else None,
             resident_key=ResidentKeyRequirement.REQUIRED,

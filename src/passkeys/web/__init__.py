@@ -1,0 +1,31 @@
+"""The enrolment page's static files (index.html, style.css, and app.js bundled from web/ by
+`make web`), served by Envoy at `/` on the REST and grpc-web address: same origin, no CORS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DIRECTORY = Path(__file__).resolve().parent
+
+# URL path -> (file in DIRECTORY, content type).
+FILES: dict[str, tuple[str, str]] = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+
+# Only our own scripts, styles and calls; no framing (the page creates credentials).
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    # A new bundle takes effect on the next load, without stale copies.
+    "cache-control": "no-cache",
+}
+
+
+def largest_file_bytes() -> int:
+    return max((DIRECTORY / name).stat().st_size for name, _ in FILES.values())

@@ -1,0 +1,129 @@
+"""Debian's Chromium driven by Playwright, with the DevTools WebAuthn domain's virtual
+authenticators, and the enrolment page as a person sees it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import BrowserContext, CDPSession, Page, expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, and nothing that reaches out to the network (this machine's is closed).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# What DevTools' virtual authenticators put in authenticatorData.
+VIRTUAL_AAGUID = "01020304-0506-0708-0102-030405060708"
+
+PLATFORM = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+}
+SECURITY_KEY = {**PLATFORM, "transport": "usb"}
+# A key that can only be touched: no PIN, no biometrics.
+WITHOUT_USER_VERIFICATION = {**SECURITY_KEY, "hasUserVerification": False, "isUserVerified": False}
+
+
+@dataclass
+class Authenticator:
+    cdp: CDPSession
+    id: str
+
+    def credentials(self) -> list[dict[str, Any]]:
+        return self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})["credentials"]
+
+
+def add_authenticator(page: Page, options: dict[str, Any]) -> Authenticator:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {"options": {**options, "automaticPresenceSimulation": True}},
+    )
+    return Authenticator(cdp, added["authenticatorId"])
+
+
+@dataclass
+class Row:
+    name: str
+    state: str
+    created: str
+    created_at: dt.datetime | None
+
+
+class EnrolmentPage:
+    """The page's controls by their labels and roles, as a person finds them."""
+
+    def __init__(self, context: BrowserContext, base_url: str) -> None:
+        self.page = context.new_page()
+        self.base_url = base_url
+
+    def open(self, query: str = "") -> EnrolmentPage:
+        self.page.goto(f"{self.base_url}/{query}")
+        expect(self.page.locator("body[data-ready=true]")).to_be_attached()
+        return self
+
+    def create_user(self, given: str = "Ada", family: str = "Lovelace", email: str = "ada@example.com") -> str:
+        self.page.get_by_text("…or create a new user").click()
+        self.page.get_by_label("Given name").fill(given)
+        self.page.get_by_label("Family name").fill(family)
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_role("button", name="Create user").click()
+        expect(self.status).to_contain_text("User created with ID")
+        return self.page.get_by_label("User ID").input_value()
+
+    def use_user(self, user_id: str) -> None:
+        self.page.get_by_label("User ID").fill(user_id)
+        self.page.get_by_role("button", name="Use this user").click()
+
+    def use_transport(self, transport: str) -> None:
+        self.page.get_by_text("Settings").click()
+        self.page.get_by_label("Calls go over").select_option(transport)
+        self.page.get_by_role("button", name="Save").click()
+        expect(self.status).to_contain_text("Settings saved")
+
+    def add_passkey(self, name: str, made_by: str = "this device") -> None:
+        self.page.get_by_label("Name", exact=True).fill(name)
+        self.page.get_by_label("Made by").select_option(label=made_by)
+        self.page.get_by_role("button", name="Add a passkey").click()
+        self.wait_idle()
+
+    def remove(self, name: str) -> None:
+        self.page.get_by_role("button", name=f"Remove {name}").click()
+        self.wait_idle()
+
+    def wait_idle(self) -> None:
+        expect(self.page.locator("body[aria-busy]")).to_have_count(0, timeout=30_000)
+
+    @property
+    def status(self) -> Any:
+        return self.page.get_by_role("status")
+
+    @property
+    def error(self) -> Any:
+        return self.page.get_by_role("alert")
+
+    def rows(self) -> list[Row]:
+        table = self.page.get_by_role("table")
+        if not table.is_visible():
+            return []
+        out = []
+        for row in table.locator("tbody tr").all():
+            cells = row.locator("td").all_inner_texts()
+            stamp = row.locator("time").get_attribute("datetime")
+            created_at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+            out.append(Row(cells[0], cells[1], cells[2], created_at))
+        return out

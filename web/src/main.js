@@ -1,0 +1,192 @@
+// The enrolment page: pick or create a user, add a passkey (RegisterPasskey ->
+// navigator.credentials.create() -> VerifyPasskeyRegistration), list and remove passkeys.
+import { makeApi, TRANSPORTS } from "./api.js";
+import { explain } from "./messages.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+// Settings: the transport (?transport=rest, or the Settings menu) and an access token, kept for
+// this tab only. credentials() is the one place the caller's identity is attached to calls.
+const settings = {
+  transport: TRANSPORTS.includes(params.get("transport")) ? params.get("transport") : "grpc-web",
+  token: sessionStorage.getItem("passkeys.token") ?? "",
+};
+const credentials = () => (settings.token ? { authorization: `Bearer ${settings.token}` } : {});
+let api = makeApi({ transport: settings.transport, credentials });
+
+let userId = params.get("user") ?? "";
+
+const STATES = {
+  AUTH_FACTOR_STATE_READY: "Ready",
+  AUTH_FACTOR_STATE_NOT_READY: "Not finished",
+  AUTH_FACTOR_STATE_REMOVED: "Removed",
+};
+const AUTHENTICATORS = {
+  platform: "PASSKEY_AUTHENTICATOR_PLATFORM",
+  "cross-platform": "PASSKEY_AUTHENTICATOR_CROSS_PLATFORM",
+  any: "PASSKEY_AUTHENTICATOR_UNSPECIFIED",
+};
+
+function say(text) {
+  $("error").hidden = true;
+  $("status").textContent = text;
+}
+
+function fail(error) {
+  console.warn(error);
+  $("status").textContent = "";
+  $("error").textContent = explain(error);
+  $("error").hidden = false;
+}
+
+// Buttons are disabled while a call runs, so a double click does not start two enrolments.
+async function busy(button, work) {
+  button.disabled = true;
+  document.body.setAttribute("aria-busy", "true");
+  try {
+    await work();
+  } catch (error) {
+    fail(error);
+  } finally {
+    button.disabled = false;
+    document.body.removeAttribute("aria-busy");
+  }
+}
+
+function selectUser(id) {
+  userId = id;
+  const url = new URL(location.href);
+  url.searchParams.set("user", id);
+  history.replaceState(null, "", url);
+  $("current-user").textContent = id;
+  $("passkeys").hidden = false;
+}
+
+function formatTime(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+async function refresh() {
+  const { result = [] } = await api.listPasskeys({ userId });
+  const rows = result.map((passkey) => {
+    const row = document.createElement("tr");
+    row.dataset.passkeyId = passkey.id;
+    const name = document.createElement("td");
+    name.textContent = passkey.name || "(no name)";
+    const state = document.createElement("td");
+    state.textContent = STATES[passkey.state] ?? passkey.state;
+    const created = document.createElement("td");
+    const time = document.createElement("time");
+    time.dateTime = passkey.creationDate ?? "";
+    time.textContent = formatTime(passkey.creationDate);
+    created.append(time);
+    const actions = document.createElement("td");
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `Remove ${passkey.name || "passkey"}`);
+    remove.addEventListener("click", () =>
+      busy(remove, async () => {
+        await api.removePasskey({ userId, passkeyId: passkey.id });
+        await refresh();
+        say(`Passkey "${passkey.name || passkey.id}" removed.`);
+      }),
+    );
+    actions.append(remove);
+    row.append(name, state, created, actions);
+    return row;
+  });
+  $("passkey-rows").replaceChildren(...rows);
+  $("passkey-table").hidden = rows.length === 0;
+  $("no-passkeys").hidden = rows.length !== 0;
+}
+
+async function addPasskey(name, kind) {
+  if (!window.PublicKeyCredential?.parseCreationOptionsFromJSON) {
+    throw new Error("this browser cannot create passkeys (it lacks PublicKeyCredential.parseCreationOptionsFromJSON)");
+  }
+  say("Asking the service for a new passkey…");
+  const registration = await api.registerPasskey({ userId, authenticator: AUTHENTICATORS[kind] });
+  const { passkeyId } = registration;
+  try {
+    say("Follow your browser's prompt to create the passkey…");
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(
+      registration.publicKeyCredentialCreationOptions.publicKey,
+    );
+    const credential = await navigator.credentials.create({ publicKey });
+    say("Checking the new passkey…");
+    await api.verifyPasskeyRegistration({
+      userId,
+      passkeyId,
+      passkeyName: name,
+      publicKeyCredential: credential.toJSON(),
+    });
+  } catch (error) {
+    // A refused or cancelled enrolment leaves no unfinished passkey behind in the list.
+    await api.removePasskey({ userId, passkeyId }).catch(() => {});
+    await refresh().catch(() => {});
+    throw error;
+  }
+  await refresh();
+  say(`Passkey "${name}" added.`);
+}
+
+function setUpSettings() {
+  $("transport").value = settings.transport;
+  $("token").value = settings.token;
+  $("settings-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    settings.transport = $("transport").value;
+    settings.token = $("token").value.trim();
+    sessionStorage.setItem("passkeys.token", settings.token);
+    const url = new URL(location.href);
+    url.searchParams.set("transport", settings.transport);
+    history.replaceState(null, "", url);
+    api = makeApi({ transport: settings.transport, credentials });
+    say(`Settings saved: calls go over ${settings.transport === "rest" ? "REST" : "grpc-web"}.`);
+    if (userId) busy($("save-settings"), refresh);
+  });
+}
+
+function main() {
+  setUpSettings();
+  $("user-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = $("user-id").value.trim();
+    busy(event.submitter ?? $("use-user"), async () => {
+      await api.listPasskeys({ userId: id }); // fails with "no such user" before the page switches
+      selectUser(id);
+      await refresh();
+      say(`Managing the passkeys of user ${id}.`);
+    });
+  });
+  $("new-user-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy($("create-user"), async () => {
+      const { userId: id } = await api.addHumanUser({
+        profile: { givenName: $("given-name").value.trim(), familyName: $("family-name").value.trim() },
+        email: { email: $("email").value.trim() },
+      });
+      selectUser(id);
+      $("user-id").value = id;
+      $("new-user").open = false;
+      await refresh();
+      say(`User created with ID ${id}. Now add a passkey.`);
+    });
+  });
+  $("add-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = $("passkey-name").value.trim();
+    busy($("add-passkey"), () => addPasskey(name, $("kind").value));
+  });
+  if (userId) {
+    $("user-id").value = userId;
+    selectUser(userId);
+    busy($("use-user"), refresh);
+  }
+  document.body.dataset.ready = "true";
+}
+
+main();

@@ -1,0 +1,66 @@
+// Errors in words a person understands: from the service (ApiError) or from the browser's
+// navigator.credentials.create() (a DOMException).
+
+const CHECKS = {
+  user_verification:
+    "Your authenticator did not verify you (no PIN, fingerprint or face check), so the passkey was not saved. " +
+    "Use an authenticator that can verify you, or set up a PIN on it.",
+  user_presence: "Your authenticator did not confirm that you were there (no touch), so the passkey was not saved.",
+  origin: "This page's address is not one the service accepts passkeys from.",
+  rp_id_hash: "The passkey was made for a different site than this one.",
+  challenge: "The answer from your authenticator does not belong to this request. Please try again.",
+  algorithm: "Your authenticator uses a signature type this service does not accept.",
+  attestation_statement: "Your authenticator's proof of where it comes from could not be checked.",
+};
+
+const REASONS = {
+  CREDENTIAL_EXISTS: "This passkey is already registered. Each authenticator can be added only once.",
+  CHALLENGE_EXPIRED: "That took too long and the request expired. Please try again.",
+  PASSKEY_ALREADY_VERIFIED: "This passkey has already been added.",
+  PASSKEY_NOT_FOUND: "This passkey does not exist (any more). It may have been removed already.",
+  USER_NOT_FOUND: "There is no user with this ID.",
+  USER_EXISTS: "A user with this ID or email already exists.",
+  USERNAME_TAKEN: "This username is taken. Please choose another one.",
+  ORGANIZATION_NOT_FOUND: "This organization does not exist.",
+  DATABASE_UNAVAILABLE: "The service cannot reach its database at the moment. Please try again shortly.",
+};
+
+const FIELDS = {
+  passkey_name: "The passkey name must be 1 to 200 characters long.",
+  user_id: "The user ID must be 1 to 200 characters long.",
+  email: "Please enter a valid email address.",
+  given_name: "Please enter a given name (up to 200 characters).",
+  family_name: "Please enter a family name (up to 200 characters).",
+};
+
+const CODES = {
+  UNAUTHENTICATED: "The service did not accept your access: enter a valid access token under Settings.",
+  PERMISSION_DENIED: "You are not allowed to manage this user's passkeys.",
+  UNAVAILABLE: "The service is unavailable at the moment. Please try again shortly.",
+  DEADLINE_EXCEEDED: "The service took too long to answer. Please try again.",
+  RESOURCE_EXHAUSTED: "The request was too large or too frequent. Please try again later.",
+};
+
+const BROWSER = {
+  NotAllowedError:
+    "No passkey was created: the request was cancelled or timed out, or your authenticator cannot verify you " +
+    "(with a PIN, fingerprint or face), which this service requires.",
+  InvalidStateError:
+    "This authenticator already holds a passkey for this account. Use another authenticator, or remove the old passkey first.",
+  NotSupportedError: "Your authenticator supports none of the signature types this service accepts.",
+  SecurityError: "This page's address may not create passkeys for this site.",
+  AbortError: "Creating the passkey was cancelled.",
+};
+
+export function explain(error) {
+  if (error?.name === "ApiError") {
+    if (error.reason === "CREDENTIAL_REJECTED") {
+      const check = error.metadata?.check ?? "";
+      return CHECKS[check] ?? `The passkey was refused by the service (the ${check || "WebAuthn"} check failed).`;
+    }
+    if (error.reason === "INVALID_FIELD" && FIELDS[error.metadata?.field]) return FIELDS[error.metadata.field];
+    return REASONS[error.reason] ?? CODES[error.codeName] ?? `The service refused the request: ${error.message}`;
+  }
+  if (error instanceof DOMException && BROWSER[error.name]) return BROWSER[error.name];
+  return `Something went wrong: ${error?.message ?? error}`;
+}
