@@ -4,13 +4,30 @@ against the real gRPC server behind the real Envoy (grpc-web by default, or REST
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 from sqlalchemy import create_engine, text
 
 from tests.browser.conftest import ARTIFACTS, Site
-from tests.support.browser import PLATFORM, VIRTUAL_AAGUID, EnrolmentPage, add_authenticator
+from tests.support.browser import (
+    PLATFORM,
+    SECURITY_KEY,
+    VIRTUAL_AAGUID,
+    WITHOUT_USER_VERIFICATION,
+    EnrolmentPage,
+    add_authenticator,
+)
+from tests.support.databases import snapshot
+
+# The REST calls a test may intercept, to play a client that does not follow the options.
+REGISTER = "**/v2/users/*/passkeys"
+VERIFY = "**/v2/users/*/passkeys/*"
+
+
+def is_post(route: Route) -> bool:
+    return route.request.method == "POST"
 
 
 def passkey_rows(url: str) -> list[dict]:
@@ -43,7 +60,8 @@ def test_a_platform_passkey_enrols_survives_a_reload_and_can_be_removed(
     assert before - dt.timedelta(seconds=2) <= row.created_at <= dt.datetime.now(dt.UTC)
     assert row.created == row.created_at.strftime("%-d %b %Y, %H:%M")
     (stored,) = passkey_rows(site.database_url)
-    assert (stored["user_id"], stored["state"], stored["name"], stored["aaguid"]) == (user_id, 2, "Laptop", VIRTUAL_AAGUID)
+    expected = (user_id, 2, "Laptop", VIRTUAL_AAGUID)
+    assert (stored["user_id"], stored["state"], stored["name"], stored["aaguid"]) == expected
     (credential,) = authenticator.credentials()
     assert credential["isResidentCredential"]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -61,3 +79,142 @@ def test_a_platform_passkey_enrols_survives_a_reload_and_can_be_removed(
     expect(page.page.get_by_text("No passkeys yet.")).to_be_visible()
     assert page.rows() == []
     assert passkey_rows(site.database_url) == []
+
+
+@pytest.mark.parametrize("site_settings", [{"attestation": "direct"}])
+def test_a_security_key_with_packed_attestation_enrols(page: EnrolmentPage, site: Site) -> None:
+    add_authenticator(page.open().page, SECURITY_KEY)
+    user_id = page.create_user()
+
+    page.add_passkey("Blue key", made_by="a security key or phone")
+
+    expect(page.status).to_have_text('Passkey "Blue key" added.')
+    assert [(r.name, r.state) for r in page.rows()] == [("Blue key", "Ready")]
+    (stored,) = passkey_rows(site.database_url)
+    assert (stored["user_id"], stored["state"], stored["attestation_format"], stored["aaguid"]) == (
+        user_id,
+        2,
+        "packed",
+        VIRTUAL_AAGUID,
+    )
+    assert "usb" in stored["transports"]
+
+
+def test_an_authenticator_without_user_verification_is_refused_by_the_browser(page: EnrolmentPage, site: Site) -> None:
+    """The service asks for userVerification "required": Chromium itself refuses such a key."""
+    authenticator = add_authenticator(page.open().page, WITHOUT_USER_VERIFICATION)
+    page.create_user()
+    before = snapshot(site.database_url)
+
+    page.add_passkey("Old key", made_by="a security key or phone")
+
+    expect(page.error).to_have_text(
+        "No passkey was created: the request was cancelled or timed out, or your authenticator cannot verify you "
+        "(with a PIN, fingerprint or face), which this service requires."
+    )
+    expect(page.page.get_by_text("No passkeys yet.")).to_be_visible()
+    assert authenticator.credentials() == []
+    assert snapshot(site.database_url)["passkeys"] == before["passkeys"] == []
+
+
+def test_a_credential_without_user_verification_is_refused_by_the_service(page: EnrolmentPage, site: Site) -> None:
+    """A client that lets a key without user verification through (here: the options the browser
+    gets say "discouraged") meets the service's own check, and nothing is stored."""
+
+    def relax_user_verification(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        # Chromium makes a resident key only with user verification: relax both.
+        body["publicKeyCredentialCreationOptions"]["publicKey"]["authenticatorSelection"] = {
+            "userVerification": "discouraged",
+            "residentKey": "discouraged",
+            "requireResidentKey": False,
+        }
+        route.fulfill(response=response, json=body)
+
+    authenticator = add_authenticator(page.open().page, WITHOUT_USER_VERIFICATION)
+    page.use_transport("rest")
+    page.create_user()
+    page.page.route(REGISTER, lambda route: relax_user_verification(route) if is_post(route) else route.continue_())
+    before = snapshot(site.database_url)
+
+    page.add_passkey("Old key", made_by="a security key or phone")
+
+    expect(page.error).to_have_text(
+        "Your authenticator did not verify you (no PIN, fingerprint or face check), so the passkey was not saved. "
+        "Use an authenticator that can verify you, or set up a PIN on it."
+    )
+    assert len(authenticator.credentials()) == 1  # the browser made one; the service refused it
+    expect(page.page.get_by_text("No passkeys yet.")).to_be_visible()
+    assert snapshot(site.database_url)["passkeys"] == before["passkeys"] == []
+
+
+def test_the_same_authenticator_twice_is_refused_by_the_browser(page: EnrolmentPage, site: Site) -> None:
+    """The second registration's excludeCredentials names the first credential."""
+    add_authenticator(page.open().page, PLATFORM)
+    page.create_user()
+    page.add_passkey("Laptop")
+    expect(page.status).to_have_text('Passkey "Laptop" added.')
+    before = snapshot(site.database_url)
+
+    page.add_passkey("Laptop again")
+
+    expect(page.error).to_have_text(
+        "This authenticator already holds a passkey for this account. "
+        "Use another authenticator, or remove the old passkey first."
+    )
+    assert [(r.name, r.state) for r in page.rows()] == [("Laptop", "Ready")]
+    assert snapshot(site.database_url)["passkeys"] == before["passkeys"]
+
+
+def test_the_same_credential_twice_is_refused_by_the_service(page: EnrolmentPage, site: Site) -> None:
+    """A client that ignores excludeCredentials and sends the first credential again, answering
+    the new challenge (possible with `none` attestation), gets ALREADY_EXISTS in words."""
+    sent: list[dict] = []
+
+    def drop_exclusions(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["publicKeyCredentialCreationOptions"]["publicKey"]["excludeCredentials"] = []
+        route.fulfill(response=response, json=body)
+
+    def replay_first_credential(route: Route) -> None:
+        body = route.request.post_data_json
+        if "publicKeyCredential" not in body:  # ListPasskeys' /_search
+            route.continue_()
+            return
+        if sent:  # the new clientDataJSON (new challenge), the first credential's id and key
+            first = sent[0]["publicKeyCredential"]
+            credential = body["publicKeyCredential"]
+            credential["id"] = credential["rawId"] = first["id"]
+            for field in ("attestationObject", "authenticatorData", "publicKey", "publicKeyAlgorithm"):
+                credential["response"][field] = first["response"][field]
+        sent.append(body)
+        route.continue_(post_data=json.dumps(body))
+
+    add_authenticator(page.open().page, PLATFORM)
+    page.use_transport("rest")
+    page.create_user()
+    page.page.route(REGISTER, lambda route: drop_exclusions(route) if is_post(route) else route.continue_())
+    page.page.route(VERIFY, lambda route: replay_first_credential(route) if is_post(route) else route.continue_())
+    page.add_passkey("Laptop")
+    expect(page.status).to_have_text('Passkey "Laptop" added.')
+    before = snapshot(site.database_url)
+
+    page.add_passkey("Laptop again")
+
+    expect(page.error).to_have_text("This passkey is already registered. Each authenticator can be added only once.")
+    assert len(sent) == 2
+    assert [(r.name, r.state) for r in page.rows()] == [("Laptop", "Ready")]
+    assert snapshot(site.database_url)["passkeys"] == before["passkeys"]
+
+
+@pytest.mark.parametrize("transport", ["grpc-web", "rest"])
+def test_an_unknown_user_is_named_as_such(page: EnrolmentPage, site: Site, transport: str) -> None:
+    page.open(f"?transport={transport}")
+
+    page.use_user("no-such-user")
+    page.wait_idle()
+
+    expect(page.error).to_have_text("There is no user with this ID.")
+    expect(page.page.get_by_role("heading", name="2. Passkeys of")).to_be_hidden()
