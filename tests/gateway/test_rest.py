@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.gateway.conftest import Gateway
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
+from tests.support.gateway import Gateway
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
