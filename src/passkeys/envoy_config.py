@@ -87,7 +87,7 @@ def _cors_policy(origins: tuple[str, ...]) -> dict[str, Any]:
     return _typed(
         "envoy.extensions.filters.http.cors.v3.CorsPolicy",
         allow_origin_string_match=[{"exact": o} for o in origins],
-        allow_methods="GET,POST,DELETE,OPTIONS",
+        allow_methods="POST,DELETE",
         allow_headers=ALLOW_HEADERS,
         expose_headers=EXPOSE_HEADERS,
         max_age="600",
@@ -192,6 +192,9 @@ def render(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="passkeys",
         codec_type="AUTO",
+        # Slow clients cannot hold a connection and its buffered body for long.
+        request_headers_timeout="10s",
+        request_timeout="60s",
         route_config={
             "name": "passkeys",
             # Envoy's default (4 KiB) is too small for the page's script bundle.

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from passkeys import envoy_config
 from passkeys.config import Settings
@@ -73,21 +74,20 @@ class RunningEnvoy:
     process: subprocess.Popen[bytes]
     port: int
     admin_port: int
-    _stderr_tail: deque[str]
 
     def exited(self) -> int | None:
         return self.process.poll()
 
-    def last_lines(self) -> str:
-        return "\n".join(self._stderr_tail)
 
-
-def _forward_stderr(stream: object, tail: deque[str]) -> None:
+def _forward_stderr(stream: IO[bytes], tail: deque[str]) -> None:
     # Envoy's messages go on to our stderr; the last ones are kept for an error message.
-    for raw in stream:  # type: ignore[attr-defined]
+    for raw in stream:
         line = raw.decode(errors="replace").rstrip("\n")
-        tail.append(line)
         print(line, file=sys.stderr, flush=True)
+        try:
+            tail.append(str(json.loads(line)["msg"]))
+        except (ValueError, KeyError, TypeError):
+            tail.append(line)
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -105,14 +105,14 @@ def _wait_ready(process: subprocess.Popen[bytes], admin_file: Path, tail: deque[
             raise GatewayError(f"envoy exited with code {code} while starting: " + " | ".join(tail))
         text = admin_file.read_text().strip() if admin_file.exists() else ""
         if text:
-            admin = Address.parse(text)
             try:
+                admin = Address.parse(text)
                 status, body = _get(f"http://{text}/ready")
                 if status == 200 and body.strip() == "LIVE":
                     _, listeners = _get(f"http://{text}/listeners?format=json")
                     socket_address = json.loads(listeners)["listener_statuses"][0]["local_address"]["socket_address"]
                     return int(socket_address["port_value"]), admin.port
-            except OSError:
+            except (OSError, ValueError, KeyError, IndexError):  # not up yet, or the file half written
                 pass
         time.sleep(0.05)
     raise GatewayError(f"envoy did not become ready within {START_TIMEOUT_S}s")
@@ -124,6 +124,8 @@ def envoy(
 ) -> Iterator[RunningEnvoy]:
     """Envoy in front of the gRPC server at `upstream`; stopped (and its files removed) on exit."""
     binary = find_envoy(envoy_bin)
+    if not envoy_config.DESCRIPTOR_PATH.is_file():
+        raise GatewayError(f"{envoy_config.DESCRIPTOR_PATH} is missing: run `make generate`")
     with tempfile.TemporaryDirectory(prefix="passkeys-envoy-") as workdir:
         config_path = Path(workdir) / "envoy.json"
         admin_file = Path(workdir) / "admin-address"
@@ -144,11 +146,11 @@ def envoy(
         ]
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         tail: deque[str] = deque(maxlen=5)
+        assert process.stderr is not None
         threading.Thread(target=_forward_stderr, args=(process.stderr, tail), daemon=True).start()
         try:
             port, admin_port = _wait_ready(process, admin_file, tail)
-            running = RunningEnvoy(process=process, port=port, admin_port=admin_port, _stderr_tail=tail)
-            yield running
+            yield RunningEnvoy(process=process, port=port, admin_port=admin_port)
         finally:
             if process.poll() is None:
                 process.terminate()

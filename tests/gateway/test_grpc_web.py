@@ -10,9 +10,9 @@ from google.protobuf import struct_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.gateway.conftest import Gateway
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
+from tests.support.gateway import Gateway
 
 VERIFY = "VerifyPasskeyRegistration"
 

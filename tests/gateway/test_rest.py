@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.gateway.conftest import Gateway
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
+from tests.support.gateway import Gateway
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
@@ -133,6 +133,11 @@ def test_the_request_fields_arrive_by_their_json_names(gw: Gateway) -> None:
     selection = started["publicKeyCredentialCreationOptions"]["publicKey"]["authenticatorSelection"]
     assert selection["authenticatorAttachment"] == "cross-platform"
     assert started["publicKeyCredentialCreationOptions"]["publicKey"]["user"]["name"] == "ada.l"
+    # Upstream's fields this server does not serve are ignored, as ZITADEL clients may send them.
+    with_phone = gw.rest(
+        "POST", "/v2/users/human", {**HUMAN, "email": {"email": "b@example.com"}, "phone": {"phone": "+41"}}
+    )
+    assert with_phone.status_code == 200
 
 
 def test_each_error_is_an_http_status_with_a_status_body_and_changes_nothing(gw: Gateway) -> None:

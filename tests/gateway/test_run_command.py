@@ -21,7 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
-from tests.gateway.conftest import HEADERS
+from tests.support.gateway import HEADERS
 
 READY = re.compile(r"gRPC on (\S+); REST and grpc-web on http://(\S+) ")
 LOOPBACK_PORTS = {"PASSKEYS_GRPC_ADDR": "127.0.0.1:0", "PASSKEYS_HTTP_ADDR": "127.0.0.1:0"}

@@ -10,8 +10,8 @@ from sqlalchemy import create_engine, text
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.gateway.conftest import Gateway
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.gateway import Gateway
 
 # Differ by nature between registrations: who, which passkey, when.
 PER_REGISTRATION = {"id", "user_id", "created_at", "challenge_expires_at", "verified_at"}
