@@ -8,7 +8,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 GOOGLEAPIS := third_party/googleapis
 PYTEST_ARGS ?=
 
-.PHONY: setup run migrate test lint lint-proto generate clean
+.PHONY: setup run migrate test lint lint-proto generate web clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,14 @@ generate: setup
 	$(PY) -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) --include_imports \
 		--descriptor_set_out=generated/descriptor.pb \
 		$(PROTOS) google/rpc/status.proto google/rpc/error_details.proto
+
+# The page's script: JavaScript messages from our protos (protoc-gen-es), then one bundle with
+# Connect's grpc-web client (esbuild). Both outputs are committed: tests and `make run` need no npm.
+web: setup
+	cd web && npm ci --no-audit --no-fund
+	rm -rf web/gen
+	$(BIN)/buf generate --template web/buf.gen.yaml --path proto/zitadel --path $(GOOGLEAPIS)/google
+	cd web && npm run bundle
 
 clean:
 	rm -rf $(VENV) data generated/__pycache__

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,9 @@ from playwright.sync_api import Browser, BrowserContext, sync_playwright
 from passkeys import gateway
 from passkeys.config import Settings
 from passkeys.envoy_config import Address
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, EnrolmentPage
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, EnrolmentPage, Site
 from tests.support.databases import fresh_database
-from tests.support.servers import Client, running
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+from tests.support.servers import running
 
 
 def _free_port() -> int:
@@ -26,16 +23,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@dataclass
-class Site:
-    base_url: str
-    grpc: Client
-
-    @property
-    def database_url(self) -> str:
-        return self.grpc.url
 
 
 @pytest.fixture(scope="session")

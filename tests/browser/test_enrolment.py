@@ -10,13 +10,14 @@ import pytest
 from playwright.sync_api import Route, expect
 from sqlalchemy import create_engine, text
 
-from tests.browser.conftest import ARTIFACTS, Site
 from tests.support.browser import (
+    ARTIFACTS,
     PLATFORM,
     SECURITY_KEY,
     VIRTUAL_AAGUID,
     WITHOUT_USER_VERIFICATION,
     EnrolmentPage,
+    Site,
     add_authenticator,
 )
 from tests.support.databases import snapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from passkeys import web
-from tests.gateway.conftest import Gateway
+from tests.support.gateway import Gateway
 
 
 @pytest.mark.parametrize(("path", "content_type"), [(p, t) for p, (_, t) in web.FILES.items()])

@@ -10,7 +10,11 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, CDPSession, Page, expect
 
+from tests.support.servers import Client
+
 CHROMIUM = Path("/usr/bin/chromium")
+# Screenshots of a test run (git-ignored).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 # Headless, and nothing that reaches out to the network (this machine's is closed).
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -54,6 +58,18 @@ def add_authenticator(page: Page, options: dict[str, Any]) -> Authenticator:
         {"options": {**options, "automaticPresenceSimulation": True}},
     )
     return Authenticator(cdp, added["authenticatorId"])
+
+
+@dataclass
+class Site:
+    """The page's origin, and the gRPC client of the server behind it."""
+
+    base_url: str
+    grpc: Client
+
+    @property
+    def database_url(self) -> str:
+        return self.grpc.url
 
 
 @dataclass
