@@ -124,6 +124,8 @@ def test_full_flow_stores_the_verified_passkey(client: Client, attestation: str,
     ]
     assert listed.details.total_result == 1
     assert listed.details.processed_sequence == 3
+    # Ours, not upstream's (field 100): when the registration began.
+    assert listed.result[0].creation_date == started.details.change_date
 
     (stored,) = rows(client.url, "SELECT * FROM passkeys WHERE id = :id", id=started.passkey_id)
     assert bytes(stored["credential_id"]) == auth.credential_id

@@ -10,6 +10,7 @@ def test_defaults() -> None:
     assert s == Settings()
     assert s.database_url == "sqlite:///./data/passkeys.db"
     assert (s.http_addr, s.envoy_bin) == ("127.0.0.1:8080", "")
+    assert s.attestation == "none"
     assert (s.grpc_addr, s.rp_id, s.origins, s.challenge_ttl_s) == (
         "127.0.0.1:50051",
         "localhost",
@@ -28,8 +29,10 @@ def test_values_are_parsed() -> None:
             "PASSKEYS_ALGORITHMS": "-7",
             "PASSKEYS_HTTP_ADDR": " 0.0.0.0:9090 ",
             "PASSKEYS_ENVOY_BIN": "/opt/envoy/bin/envoy",
+            "PASSKEYS_ATTESTATION": " Direct ",
         }
     )
+    assert s.attestation == "direct"
     assert s.http_addr == "0.0.0.0:9090"
     assert s.envoy_bin == "/opt/envoy/bin/envoy"
     assert s.origins == ("https://a.example.com", "https://b.example.com:8443")
@@ -49,6 +52,7 @@ def test_values_are_parsed() -> None:
         ("PASSKEYS_REQUIRE_USER_VERIFICATION", "maybe"),
         ("PASSKEYS_ATTESTATION_ROOTS_DIR", "/nonexistent"),
         ("PASSKEYS_LOG_LEVEL", "LOUD"),
+        ("PASSKEYS_ATTESTATION", "self"),
         ("PASSKEYS_HTTP_ADDR", "8080"),
         ("PASSKEYS_HTTP_ADDR", "127.0.0.1:http"),
         ("PASSKEYS_GRPC_ADDR", "127.0.0.1:70000"),
