@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -77,4 +78,10 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def page(context: BrowserContext, site: Site) -> EnrolmentPage:
+    # Where the service asks for bearer tokens (a Client with an admin token), the page gets one
+    # where a person puts it: the Settings token, kept in the tab's sessionStorage.
+    token = getattr(site.grpc, "admin_token", "")
+    if token:
+        key = "'passkeys.token'"
+        context.add_init_script(f"sessionStorage.getItem({key}) ?? sessionStorage.setItem({key}, {json.dumps(token)})")
     return EnrolmentPage(context, site.base_url)

@@ -219,3 +219,18 @@ def test_an_unknown_user_is_named_as_such(page: EnrolmentPage, site: Site, trans
 
     expect(page.error).to_have_text("There is no user with this ID.")
     expect(page.page.get_by_role("heading", name="2. Passkeys of")).to_be_hidden()
+
+
+@pytest.mark.parametrize("transport", ["grpc-web", "rest"])
+def test_the_access_token_from_settings_goes_with_every_call(page: EnrolmentPage, site: Site, transport: str) -> None:
+    page.open()
+    page.save_settings(transport=transport, token="pat-123")
+
+    with page.page.expect_request(lambda r: "/v2/" in r.url or "/zitadel.user.v2." in r.url) as call:
+        page.use_user("no-such-user")
+    page.wait_idle()
+
+    assert call.value.header_value("authorization") == "Bearer pat-123"
+    # Kept for this tab: a reload still sends it.
+    page.page.reload()
+    expect(page.page.get_by_label("Access token")).to_have_value("pat-123")

@@ -106,8 +106,14 @@ class EnrolmentPage:
         self.page.get_by_role("button", name="Use this user").click()
 
     def use_transport(self, transport: str) -> None:
+        self.save_settings(transport=transport)
+
+    def save_settings(self, *, transport: str | None = None, token: str | None = None) -> None:
         self.page.get_by_text("Settings").click()
-        self.page.get_by_label("Calls go over").select_option(transport)
+        if transport is not None:
+            self.page.get_by_label("Calls go over").select_option(transport)
+        if token is not None:
+            self.page.get_by_label("Access token").fill(token)
         self.page.get_by_role("button", name="Save").click()
         expect(self.status).to_contain_text("Settings saved")
 
