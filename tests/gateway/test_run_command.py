@@ -98,6 +98,10 @@ def test_run_serves_rest_grpc_web_and_grpc_then_stops_both_on_ctrl_c(tmp_path: P
         )
         assert added.status_code == 200
         assert added.json()["details"]["sequence"] == "1"
+        # The enrolment page on the same address.
+        page = httpx.get(f"http://{http_addr}/")
+        assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+        assert "Add a passkey" in page.text
         # gRPC works directly and through Envoy, on the same data.
         for address in (grpc_addr, http_addr):
             with grpc.insecure_channel(address) as channel:
