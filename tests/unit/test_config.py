@@ -9,6 +9,7 @@ def test_defaults() -> None:
     s = load_settings({})
     assert s == Settings()
     assert s.database_url == "sqlite:///./data/passkeys.db"
+    assert (s.http_addr, s.envoy_bin) == ("127.0.0.1:8080", "")
     assert (s.grpc_addr, s.rp_id, s.origins, s.challenge_ttl_s) == (
         "127.0.0.1:50051",
         "localhost",
@@ -25,8 +26,12 @@ def test_values_are_parsed() -> None:
             "PASSKEYS_CHALLENGE_TTL_S": "60",
             "PASSKEYS_REQUIRE_USER_VERIFICATION": "false",
             "PASSKEYS_ALGORITHMS": "-7",
+            "PASSKEYS_HTTP_ADDR": " 0.0.0.0:9090 ",
+            "PASSKEYS_ENVOY_BIN": "/opt/envoy/bin/envoy",
         }
     )
+    assert s.http_addr == "0.0.0.0:9090"
+    assert s.envoy_bin == "/opt/envoy/bin/envoy"
     assert s.origins == ("https://a.example.com", "https://b.example.com:8443")
     assert s.rp_id == "example.com"
     assert s.challenge_ttl_s == 60
@@ -44,6 +49,9 @@ def test_values_are_parsed() -> None:
         ("PASSKEYS_REQUIRE_USER_VERIFICATION", "maybe"),
         ("PASSKEYS_ATTESTATION_ROOTS_DIR", "/nonexistent"),
         ("PASSKEYS_LOG_LEVEL", "LOUD"),
+        ("PASSKEYS_HTTP_ADDR", "8080"),
+        ("PASSKEYS_HTTP_ADDR", "127.0.0.1:http"),
+        ("PASSKEYS_GRPC_ADDR", "127.0.0.1:70000"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, value: str) -> None:

@@ -1,0 +1,97 @@
+"""The rendered Envoy configuration is one Envoy accepts (`envoy --mode validate`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passkeys import envoy_config, gateway
+from passkeys.config import Settings, load_settings
+from passkeys.envoy_config import Address
+
+
+def validate(config: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "envoy.json"
+    path.write_text(json.dumps(config))
+    return subprocess.run(
+        [gateway.find_envoy(), "--mode", "validate", "--disable-hot-restart", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def default_config(settings: Settings) -> dict[str, Any]:
+    return envoy_config.render(
+        listen=gateway.resolve(settings.http_addr),
+        upstream=gateway.loopback_for(gateway.resolve(settings.grpc_addr)),
+        origins=settings.origins,
+    )
+
+
+def filters(config: dict[str, Any]) -> list[dict[str, Any]]:
+    listener = config["static_resources"]["listeners"][0]
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+
+
+def test_the_filters_run_cors_grpc_web_transcoder_router_in_this_order() -> None:
+    names = [f["name"] for f in filters(default_config(Settings())) if f["name"].startswith("envoy.")]
+    assert names == [
+        "envoy.filters.http.cors",
+        "envoy.filters.http.buffer",
+        "envoy.filters.http.grpc_web",
+        "envoy.filters.http.grpc_json_transcoder",
+        "envoy.filters.http.router",
+    ]
+
+
+def test_the_default_configuration_is_valid(tmp_path: Path) -> None:
+    checked = validate(default_config(Settings()), tmp_path)
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    assert "OK" in checked.stdout
+
+
+def test_a_configuration_from_the_environment_is_valid(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "PASSKEYS_HTTP_ADDR": "0.0.0.0:8443",
+            "PASSKEYS_GRPC_ADDR": "localhost:50052",
+            "PASSKEYS_ORIGINS": "https://a.example.com,https://b.example.com:8443,http://localhost:3000",
+        }
+    )
+    config = default_config(settings)
+    checked = validate({**config, "admin": {"address": Address("127.0.0.1", 0).socket()}}, tmp_path)
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    cluster = config["static_resources"]["clusters"][0]
+    endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert endpoint["socket_address"]["address"] in ("127.0.0.1", "::1")
+    vhost = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
+        "route_config"
+    ]["virtual_hosts"][0]
+    cors = vhost["typed_per_filter_config"]["envoy.filters.http.cors"]
+    assert [m["exact"] for m in cors["allow_origin_string_match"]] == list(settings.origins)
+
+
+@pytest.mark.parametrize("breakage", ["no descriptor", "unknown service"])
+def test_validation_catches_a_broken_configuration(tmp_path: Path, breakage: str) -> None:
+    config = default_config(Settings())
+    (transcoder,) = [f["typed_config"] for f in filters(config) if f["name"].endswith("grpc_json_transcoder")]
+    assert transcoder["@type"].endswith("GrpcJsonTranscoder")
+    if breakage == "no descriptor":
+        transcoder["proto_descriptor"] = str(tmp_path / "missing.pb")
+    else:
+        transcoder["services"] = ["zitadel.user.v2.NoSuchService"]
+    checked = validate(config, tmp_path)
+    assert checked.returncode != 0
+
+
+def test_the_descriptor_set_holds_every_type_errors_carry() -> None:
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(envoy_config.DESCRIPTOR_PATH.read_bytes()).file
+    names = {f.name for f in files}
+    assert {"zitadel/user/v2/user_service.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"} <= names
