@@ -30,7 +30,7 @@ from zitadel.user.v2 import passkey_pb2 as zitadel_dot_user_dot_v2_dot_passkey__
 from zitadel.user.v2 import user_pb2 as zitadel_dot_user_dot_v2_dot_user__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"zitadel/user/v2/user_service.proto\x12\x0fzitadel.user.v2\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ezitadel/object/v2/object.proto\x1a\x1bzitadel/user/v2/email.proto\x1a\x1dzitadel/user/v2/passkey.proto\x1a\x1azitadel/user/v2/user.proto\"\xf4\x01\n\x13\x41\x64\x64HumanUserRequest\x12\x14\n\x07user_id\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x15\n\x08username\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x35\n\x0corganization\x18\x0b \x01(\x0b\x32\x1f.zitadel.object.v2.Organization\x12\x31\n\x07profile\x18\x04 \x01(\x0b\x32 .zitadel.user.v2.SetHumanProfile\x12-\n\x05\x65mail\x18\x05 \x01(\x0b\x32\x1e.zitadel.user.v2.SetHumanEmailB\n\n\x08_user_idB\x0b\n\t_username\"\xa4\x01\n\x14\x41\x64\x64HumanUserResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x17\n\nemail_code\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nphone_code\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_email_codeB\r\n\x0b_phone_code\"\xbd\x01\n\x16RegisterPasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x12<\n\rauthenticator\x18\x03 \x01(\x0e\x32%.zitadel.user.v2.PasskeyAuthenticator\x12\x0e\n\x06\x64omain\x18\x04 \x01(\tB\x07\n\x05_code\"\xa3\x01\n\x17RegisterPasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12G\n&public_key_credential_creation_options\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x95\x01\n VerifyPasskeyRegistrationRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12\x36\n\x15public_key_credential\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0cpasskey_name\x18\x04 \x01(\t\"P\n!VerifyPasskeyRegistrationResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\"\xcb\x01\n$CreatePasskeyRegistrationLinkRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x41\n\tsend_link\x18\x02 \x01(\x0b\x32,.zitadel.user.v2.SendPasskeyRegistrationLinkH\x00\x12\x45\n\x0breturn_code\x18\x03 \x01(\x0b\x32..zitadel.user.v2.ReturnPasskeyRegistrationCodeH\x00\x42\x08\n\x06medium\"\x9a\x01\n%CreatePasskeyRegistrationLinkResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x42\x07\n\x05_code\"&\n\x13ListPasskeysRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"q\n\x14ListPasskeysResponse\x12/\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1e.zitadel.object.v2.ListDetails\x12(\n\x06result\x18\x02 \x03(\x0b\x32\x18.zitadel.user.v2.Passkey\";\n\x14RemovePasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\"D\n\x15RemovePasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details2\xc0\x07\n\x0bUserService\x12w\n\x0c\x41\x64\x64HumanUser\x12$.zitadel.user.v2.AddHumanUserRequest\x1a%.zitadel.user.v2.AddHumanUserResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v2/users/human:\x01*\x12\x8d\x01\n\x0fRegisterPasskey\x12\'.zitadel.user.v2.RegisterPasskeyRequest\x1a(.zitadel.user.v2.RegisterPasskeyResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v2/users/{user_id}/passkeys:\x01*\x12\xb8\x01\n\x19VerifyPasskeyRegistration\x12\x31.zitadel.user.v2.VerifyPasskeyRegistrationRequest\x1a\x32.zitadel.user.v2.VerifyPasskeyRegistrationResponse\"4\x82\xd3\xe4\x93\x02.\")/v2/users/{user_id}/passkeys/{passkey_id}:\x01*\x12\xc9\x01\n\x1d\x43reatePasskeyRegistrationLink\x12\x35.zitadel.user.v2.CreatePasskeyRegistrationLinkRequest\x1a\x36.zitadel.user.v2.CreatePasskeyRegistrationLinkResponse\"9\x82\xd3\xe4\x93\x02\x33\"./v2/users/{user_id}/passkeys/registration_link:\x01*\x12\x8c\x01\n\x0cListPasskeys\x12$.zitadel.user.v2.ListPasskeysRequest\x1a%.zitadel.user.v2.ListPasskeysResponse\"/\x82\xd3\xe4\x93\x02)\"$/v2/users/{user_id}/passkeys/_search:\x01*\x12\x91\x01\n\rRemovePasskey\x12%.zitadel.user.v2.RemovePasskeyRequest\x1a&.zitadel.user.v2.RemovePasskeyResponse\"1\x82\xd3\xe4\x93\x02+*)/v2/users/{user_id}/passkeys/{passkey_id}B2Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"zitadel/user/v2/user_service.proto\x12\x0fzitadel.user.v2\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ezitadel/object/v2/object.proto\x1a\x1bzitadel/user/v2/email.proto\x1a\x1dzitadel/user/v2/passkey.proto\x1a\x1azitadel/user/v2/user.proto\"\x88\x02\n\x13\x41\x64\x64HumanUserRequest\x12\x14\n\x07user_id\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x15\n\x08username\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x35\n\x0corganization\x18\x0b \x01(\x0b\x32\x1f.zitadel.object.v2.Organization\x12\x31\n\x07profile\x18\x04 \x01(\x0b\x32 .zitadel.user.v2.SetHumanProfile\x12-\n\x05\x65mail\x18\x05 \x01(\x0b\x32\x1e.zitadel.user.v2.SetHumanEmailB\n\n\x08_user_idB\x0b\n\t_usernameJ\x04\x08\x03\x10\x04R\x0corganisation\"\xa4\x01\n\x14\x41\x64\x64HumanUserResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x17\n\nemail_code\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nphone_code\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_email_codeB\r\n\x0b_phone_code\"\xbd\x01\n\x16RegisterPasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x12<\n\rauthenticator\x18\x03 \x01(\x0e\x32%.zitadel.user.v2.PasskeyAuthenticator\x12\x0e\n\x06\x64omain\x18\x04 \x01(\tB\x07\n\x05_code\"\xa3\x01\n\x17RegisterPasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12G\n&public_key_credential_creation_options\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x95\x01\n VerifyPasskeyRegistrationRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12\x36\n\x15public_key_credential\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0cpasskey_name\x18\x04 \x01(\t\"P\n!VerifyPasskeyRegistrationResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\"\xcb\x01\n$CreatePasskeyRegistrationLinkRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x41\n\tsend_link\x18\x02 \x01(\x0b\x32,.zitadel.user.v2.SendPasskeyRegistrationLinkH\x00\x12\x45\n\x0breturn_code\x18\x03 \x01(\x0b\x32..zitadel.user.v2.ReturnPasskeyRegistrationCodeH\x00\x42\x08\n\x06medium\"\x9a\x01\n%CreatePasskeyRegistrationLinkResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x42\x07\n\x05_code\"&\n\x13ListPasskeysRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"q\n\x14ListPasskeysResponse\x12/\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1e.zitadel.object.v2.ListDetails\x12(\n\x06result\x18\x02 \x03(\x0b\x32\x18.zitadel.user.v2.Passkey\";\n\x14RemovePasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\"D\n\x15RemovePasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details2\xc0\x07\n\x0bUserService\x12w\n\x0c\x41\x64\x64HumanUser\x12$.zitadel.user.v2.AddHumanUserRequest\x1a%.zitadel.user.v2.AddHumanUserResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v2/users/human:\x01*\x12\x8d\x01\n\x0fRegisterPasskey\x12\'.zitadel.user.v2.RegisterPasskeyRequest\x1a(.zitadel.user.v2.RegisterPasskeyResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v2/users/{user_id}/passkeys:\x01*\x12\xb8\x01\n\x19VerifyPasskeyRegistration\x12\x31.zitadel.user.v2.VerifyPasskeyRegistrationRequest\x1a\x32.zitadel.user.v2.VerifyPasskeyRegistrationResponse\"4\x82\xd3\xe4\x93\x02.\")/v2/users/{user_id}/passkeys/{passkey_id}:\x01*\x12\xc9\x01\n\x1d\x43reatePasskeyRegistrationLink\x12\x35.zitadel.user.v2.CreatePasskeyRegistrationLinkRequest\x1a\x36.zitadel.user.v2.CreatePasskeyRegistrationLinkResponse\"9\x82\xd3\xe4\x93\x02\x33\"./v2/users/{user_id}/passkeys/registration_link:\x01*\x12\x8c\x01\n\x0cListPasskeys\x12$.zitadel.user.v2.ListPasskeysRequest\x1a%.zitadel.user.v2.ListPasskeysResponse\"/\x82\xd3\xe4\x93\x02)\"$/v2/users/{user_id}/passkeys/_search:\x01*\x12\x91\x01\n\rRemovePasskey\x12%.zitadel.user.v2.RemovePasskeyRequest\x1a&.zitadel.user.v2.RemovePasskeyResponse\"1\x82\xd3\xe4\x93\x02+*)/v2/users/{user_id}/passkeys/{passkey_id}B2Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,29 +51,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['RemovePasskey']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['RemovePasskey']._serialized_options = b'\202\323\344\223\002+*)/v2/users/{user_id}/passkeys/{passkey_id}'
   _globals['_ADDHUMANUSERREQUEST']._serialized_start=236
-  _globals['_ADDHUMANUSERREQUEST']._serialized_end=480
-  _globals['_ADDHUMANUSERRESPONSE']._serialized_start=483
-  _globals['_ADDHUMANUSERRESPONSE']._serialized_end=647
-  _globals['_REGISTERPASSKEYREQUEST']._serialized_start=650
-  _globals['_REGISTERPASSKEYREQUEST']._serialized_end=839
-  _globals['_REGISTERPASSKEYRESPONSE']._serialized_start=842
-  _globals['_REGISTERPASSKEYRESPONSE']._serialized_end=1005
-  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_start=1008
-  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_end=1157
-  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_start=1159
-  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_end=1239
-  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_start=1242
-  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_end=1445
-  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_start=1448
-  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_end=1602
-  _globals['_LISTPASSKEYSREQUEST']._serialized_start=1604
-  _globals['_LISTPASSKEYSREQUEST']._serialized_end=1642
-  _globals['_LISTPASSKEYSRESPONSE']._serialized_start=1644
-  _globals['_LISTPASSKEYSRESPONSE']._serialized_end=1757
-  _globals['_REMOVEPASSKEYREQUEST']._serialized_start=1759
-  _globals['_REMOVEPASSKEYREQUEST']._serialized_end=1818
-  _globals['_REMOVEPASSKEYRESPONSE']._serialized_start=1820
-  _globals['_REMOVEPASSKEYRESPONSE']._serialized_end=1888
-  _globals['_USERSERVICE']._serialized_start=1891
-  _globals['_USERSERVICE']._serialized_end=2851
+  _globals['_ADDHUMANUSERREQUEST']._serialized_end=500
+  _globals['_ADDHUMANUSERRESPONSE']._serialized_start=503
+  _globals['_ADDHUMANUSERRESPONSE']._serialized_end=667
+  _globals['_REGISTERPASSKEYREQUEST']._serialized_start=670
+  _globals['_REGISTERPASSKEYREQUEST']._serialized_end=859
+  _globals['_REGISTERPASSKEYRESPONSE']._serialized_start=862
+  _globals['_REGISTERPASSKEYRESPONSE']._serialized_end=1025
+  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_start=1028
+  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_end=1177
+  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_start=1179
+  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_end=1259
+  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_start=1262
+  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_end=1465
+  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_start=1468
+  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_end=1622
+  _globals['_LISTPASSKEYSREQUEST']._serialized_start=1624
+  _globals['_LISTPASSKEYSREQUEST']._serialized_end=1662
+  _globals['_LISTPASSKEYSRESPONSE']._serialized_start=1664
+  _globals['_LISTPASSKEYSRESPONSE']._serialized_end=1777
+  _globals['_REMOVEPASSKEYREQUEST']._serialized_start=1779
+  _globals['_REMOVEPASSKEYREQUEST']._serialized_end=1838
+  _globals['_REMOVEPASSKEYRESPONSE']._serialized_start=1840
+  _globals['_REMOVEPASSKEYRESPONSE']._serialized_end=1908
+  _globals['_USERSERVICE']._serialized_start=1911
+  _globals['_USERSERVICE']._serialized_end=2871
 # @@protoc_insertion_point(module_scope)
