@@ -19,8 +19,9 @@ export declare const file_zitadel_user_v2_user_service: GenFile;
  */
 export declare type AddHumanUserRequest = Message<"zitadel.user.v2.AddHumanUserRequest"> & {
   /**
-   * Upstream's other fields (phone, metadata, passwords, IDP links, ...) are not served;
-   * as unknown fields they are ignored.
+   * Upstream's other fields (10 phone, 6 metadata, 7 password, 8 hashed_password,
+   * 9 idp_links, 12 totp_secret) are not served: binary protobuf and Envoy's JSON transcoding
+   * both drop them as unknown fields.
    *
    * @generated from field: optional string user_id = 1;
    */
