@@ -43,8 +43,14 @@ def site_settings() -> dict[str, object]:
 
 
 @pytest.fixture
-def site(tmp_path: Path, site_settings: dict[str, object]) -> Iterator[Site]:
-    with fresh_database("sqlite", tmp_path) as url:
+def site_backend() -> str:
+    """The database behind the page: SQLite, unless a test parametrizes it."""
+    return "sqlite"
+
+
+@pytest.fixture
+def site(tmp_path: Path, site_settings: dict[str, object], site_backend: str) -> Iterator[Site]:
+    with fresh_database(site_backend, tmp_path) as url:
         for attempt in range(3):
             port = _free_port()
             # localhost, not 127.0.0.1: a secure context, and a valid RP ID.

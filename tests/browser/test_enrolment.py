@@ -27,6 +27,20 @@ REGISTER = "**/v2/users/*/passkeys"
 VERIFY = "**/v2/users/*/passkeys/*"
 
 
+# What a refused enrolment leaves in the event log: the page's RegisterPasskey, and its removal
+# of that unfinished passkey; the refused VerifyPasskeyRegistration itself writes nothing.
+STARTED_AND_WITHDRAWN = ["user.human.passkey.added", "user.human.passkey.removed"]
+
+
+def event_types(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT type FROM events ORDER BY user_id, sequence")).scalars())
+    finally:
+        engine.dispose()
+
+
 def is_post(route: Route) -> bool:
     return route.request.method == "POST"
 
@@ -40,9 +54,10 @@ def passkey_rows(url: str) -> list[dict]:
         engine.dispose()
 
 
+@pytest.mark.parametrize("site_backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 @pytest.mark.parametrize("transport", ["grpc-web", "rest"])
 def test_a_platform_passkey_enrols_survives_a_reload_and_can_be_removed(
-    page: EnrolmentPage, site: Site, transport: str
+    page: EnrolmentPage, site: Site, transport: str, site_backend: str
 ) -> None:
     authenticator = add_authenticator(page.open().page, PLATFORM)
     if transport != "grpc-web":
@@ -66,7 +81,7 @@ def test_a_platform_passkey_enrols_survives_a_reload_and_can_be_removed(
     (credential,) = authenticator.credentials()
     assert credential["isResidentCredential"]
     ARTIFACTS.mkdir(exist_ok=True)
-    page.page.screenshot(path=ARTIFACTS / f"enrolment-{transport}.png", full_page=True)
+    page.page.screenshot(path=ARTIFACTS / f"enrolment-{transport}-{site_backend}.png", full_page=True)
 
     page.page.reload()
     expect(page.page.locator("body[data-ready=true]")).to_be_attached()
@@ -106,6 +121,7 @@ def test_an_authenticator_without_user_verification_is_refused_by_the_browser(pa
     authenticator = add_authenticator(page.open().page, WITHOUT_USER_VERIFICATION)
     page.create_user()
     before = snapshot(site.database_url)
+    events = event_types(site.database_url)
 
     page.add_passkey("Old key", made_by="a security key or phone")
 
@@ -116,6 +132,7 @@ def test_an_authenticator_without_user_verification_is_refused_by_the_browser(pa
     expect(page.page.get_by_text("No passkeys yet.")).to_be_visible()
     assert authenticator.credentials() == []
     assert snapshot(site.database_url)["passkeys"] == before["passkeys"] == []
+    assert event_types(site.database_url) == events + STARTED_AND_WITHDRAWN
 
 
 def test_a_credential_without_user_verification_is_refused_by_the_service(page: EnrolmentPage, site: Site) -> None:
@@ -138,6 +155,7 @@ def test_a_credential_without_user_verification_is_refused_by_the_service(page: 
     page.create_user()
     page.page.route(REGISTER, lambda route: relax_user_verification(route) if is_post(route) else route.continue_())
     before = snapshot(site.database_url)
+    events = event_types(site.database_url)
 
     page.add_passkey("Old key", made_by="a security key or phone")
 
@@ -148,6 +166,7 @@ def test_a_credential_without_user_verification_is_refused_by_the_service(page: 
     assert len(authenticator.credentials()) == 1  # the browser made one; the service refused it
     expect(page.page.get_by_text("No passkeys yet.")).to_be_visible()
     assert snapshot(site.database_url)["passkeys"] == before["passkeys"] == []
+    assert event_types(site.database_url) == events + STARTED_AND_WITHDRAWN
 
 
 def test_the_same_authenticator_twice_is_refused_by_the_browser(page: EnrolmentPage, site: Site) -> None:
@@ -157,6 +176,7 @@ def test_the_same_authenticator_twice_is_refused_by_the_browser(page: EnrolmentP
     page.add_passkey("Laptop")
     expect(page.status).to_have_text('Passkey "Laptop" added.')
     before = snapshot(site.database_url)
+    events = event_types(site.database_url)
 
     page.add_passkey("Laptop again")
 
@@ -166,6 +186,7 @@ def test_the_same_authenticator_twice_is_refused_by_the_browser(page: EnrolmentP
     )
     assert [(r.name, r.state) for r in page.rows()] == [("Laptop", "Ready")]
     assert snapshot(site.database_url)["passkeys"] == before["passkeys"]
+    assert event_types(site.database_url) == events + STARTED_AND_WITHDRAWN
 
 
 def test_the_same_credential_twice_is_refused_by_the_service(page: EnrolmentPage, site: Site) -> None:
@@ -201,6 +222,7 @@ def test_the_same_credential_twice_is_refused_by_the_service(page: EnrolmentPage
     page.add_passkey("Laptop")
     expect(page.status).to_have_text('Passkey "Laptop" added.')
     before = snapshot(site.database_url)
+    events = event_types(site.database_url)
 
     page.add_passkey("Laptop again")
 
@@ -208,6 +230,7 @@ def test_the_same_credential_twice_is_refused_by_the_service(page: EnrolmentPage
     assert len(sent) == 2
     assert [(r.name, r.state) for r in page.rows()] == [("Laptop", "Ready")]
     assert snapshot(site.database_url)["passkeys"] == before["passkeys"]
+    assert event_types(site.database_url) == events + STARTED_AND_WITHDRAWN
 
 
 @pytest.mark.parametrize("transport", ["grpc-web", "rest"])
