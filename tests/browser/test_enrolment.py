@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from playwright.sync_api import Route, expect
@@ -257,3 +258,24 @@ def test_the_access_token_from_settings_goes_with_every_call(page: EnrolmentPage
     # Kept for this tab: a reload still sends it.
     page.page.reload()
     expect(page.page.get_by_label("Access token")).to_have_value("pat-123")
+
+
+@pytest.mark.parametrize("site_settings", [{"challenge_ttl_s": 1}])
+def test_an_enrolment_that_takes_too_long_is_refused_in_words(page: EnrolmentPage, site: Site) -> None:
+    def hold_back(route: Route) -> None:
+        if is_post(route) and "publicKeyCredential" in (route.request.post_data_json or {}):
+            time.sleep(1.5)  # a person slower than the challenge's one-second life
+        route.continue_()
+
+    add_authenticator(page.open().page, PLATFORM)
+    page.use_transport("rest")
+    page.create_user()
+    page.page.route(VERIFY, hold_back)
+    events = event_types(site.database_url)
+
+    page.add_passkey("Laptop")
+
+    expect(page.error).to_have_text("That took too long and the request expired. Please try again.")
+    expect(page.page.get_by_text("No passkeys yet.")).to_be_visible()
+    assert passkey_rows(site.database_url) == []
+    assert event_types(site.database_url) == events + STARTED_AND_WITHDRAWN
