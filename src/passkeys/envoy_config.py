@@ -158,10 +158,10 @@ def _routes() -> list[dict[str, Any]]:
 
 
 def _static_routes(no_transcoding: dict[str, Any]) -> list[dict[str, Any]]:
-    headers = {"content-type": "", **web.SECURITY_HEADERS}
+    """One direct response per page file, to GET and HEAD only; Envoy reads the files when it starts."""
     routes = []
     for path, (name, content_type) in web.FILES.items():
-        headers["content-type"] = content_type
+        headers = {"content-type": content_type, **web.SECURITY_HEADERS}
         routes.append(
             {
                 "match": {

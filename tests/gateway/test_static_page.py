@@ -30,3 +30,10 @@ def test_other_methods_and_paths_are_not_found(gw: Gateway, method: str, path: s
     response = gw.http.request(method, path)
     assert response.status_code == 404
     assert response.text == "not found\n"
+
+
+def test_head_answers_like_get_without_a_body(gw: Gateway) -> None:
+    response = gw.http.head("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.content == b""
