@@ -56,9 +56,14 @@ def test_serve_on_the_default_sqlite_file_then_stop_on_sigterm(tmp_path: Path) -
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             wait_serving(channel)
+            # The first start wrote the admin's token, readable by its owner only.
+            pat_file = tmp_path / "data" / "admin.pat"
+            assert pat_file.stat().st_mode & 0o777 == 0o600
+            bearer = (("authorization", f"Bearer {pat_file.read_text().strip()}"),)
             stub = pb_grpc.UserServiceStub(channel)
             user = stub.AddHumanUser(
-                pb.AddHumanUserRequest(profile={"given_name": "A", "family_name": "B"}, email={"email": "a@b.example"})
+                pb.AddHumanUserRequest(profile={"given_name": "A", "family_name": "B"}, email={"email": "a@b.example"}),
+                metadata=bearer,
             )
             assert user.details.sequence == 1
             reflect = reflection_pb2_grpc.ServerReflectionStub(channel)

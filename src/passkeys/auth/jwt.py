@@ -1,0 +1,60 @@
+"""OIDC access tokens as JWTs (PyJWT): signature by a key of the configured JWKS, issuer,
+audience and expiry checked; `sub` is the user id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jwt
+
+from passkeys.errors import Unauthenticated
+
+# Asymmetric algorithms only: never `none` or HMAC with a public key as the secret.
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+LEEWAY_S = 30
+
+
+def _refused(why: str) -> Unauthenticated:
+    return Unauthenticated("TOKEN_INVALID", f"bearer JWT refused: {why}")
+
+
+class JwtVerifier:
+    def __init__(self, *, issuer: str, audience: str, jwks_path: str) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.keys = jwt.PyJWKSet.from_json(Path(jwks_path).read_text())
+
+    def subject(self, token: str) -> str:
+        """The verified token's `sub`, or Unauthenticated naming what failed."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _refused("not a JWT") from None
+        kid = header.get("kid")
+        candidates = [k for k in self.keys.keys if kid is None or k.key_id == kid]
+        if not candidates:
+            raise _refused("signed by an unknown key")
+        try:
+            claims = jwt.decode(
+                token,
+                candidates[0],
+                algorithms=list(ALGORITHMS),
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_S,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("TOKEN_EXPIRED", "bearer JWT expired") from None
+        except jwt.InvalidAudienceError:
+            raise _refused("wrong audience") from None
+        except jwt.InvalidIssuerError:
+            raise _refused("wrong issuer") from None
+        except jwt.InvalidSignatureError:
+            raise _refused("bad signature") from None
+        except jwt.PyJWTError as exc:
+            raise _refused(type(exc).__name__) from None
+        sub = claims["sub"]
+        if not isinstance(sub, str) or not sub:
+            raise _refused("sub is not a user id")
+        return sub
