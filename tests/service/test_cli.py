@@ -109,3 +109,36 @@ def test_an_occupied_port_is_reported(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert "cannot start" in err
+
+
+def test_admin_commands_make_a_working_org_manager_token(tmp_path: Path) -> None:
+    def run(*args: str) -> str:
+        proc = passkeys(*args, env={}, cwd=tmp_path)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        return out.strip()
+
+    org = run("create-org", "--name", "acme", "--domain", "acme.example")
+    bot = run("create-machine-user", "--org-id", org, "--name", "bot")
+    run("grant-role", "--user-id", bot, "--role", "ORG_USER_MANAGER", "--org-id", org)
+    token = run("create-token", "--user-id", bot, "--expires-in-days", "1")
+    assert token.startswith("pat_")
+    refused = passkeys("grant-role", "--user-id", bot, "--role", "IAM_OWNER", "--org-id", org, env={}, cwd=tmp_path)
+    assert refused.wait(timeout=30) == 1
+
+    port = free_port()
+    proc = passkeys("serve", env={"PASSKEYS_GRPC_ADDR": f"127.0.0.1:{port}"}, cwd=tmp_path)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            wait_serving(channel)
+            stub = pb_grpc.UserServiceStub(channel)
+            request = pb.AddHumanUserRequest(
+                profile={"given_name": "A", "family_name": "B"},
+                email={"email": "a@b.example"},
+                organization={"org_id": org},
+            )
+            added = stub.AddHumanUser(request, metadata=(("authorization", f"Bearer {token}"),))
+            assert added.details.resource_owner == org
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
