@@ -108,6 +108,7 @@ def test_health_and_reflection_need_no_token(client: Client) -> None:
 )
 def test_a_jwt_is_checked(client: Client, issuer: Issuer, tmp_path: Path, change: dict, reason: str) -> None:
     user_id = client.add_user()
+    change = dict(change)  # the parameter is shared between the database runs
     if change.pop("foreign_key", False):
         (tmp_path / "other").mkdir()
         issuer = Issuer.create(tmp_path / "other", kid=issuer.kid)  # same kid, another key
