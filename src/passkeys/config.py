@@ -50,6 +50,7 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwks_path: str | None = None
+    jwks_url: str | None = None
     link_url_template: str = DEFAULT_LINK_URL_TEMPLATE
 
 
@@ -118,13 +119,24 @@ def _attestation_roots(var: str, raw: str) -> dict[str, tuple[bytes, ...]]:
     }
 
 
-def _jwt(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
-    names = ("PASSKEYS_JWT_ISSUER", "PASSKEYS_JWT_AUDIENCE", "PASSKEYS_JWKS_PATH")
-    values = [env.get(n, "").strip() or None for n in names]
-    if any(values) and not all(values):
-        missing = [n for n, v in zip(names, values, strict=True) if not v]
+def _jwt(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """Issuer, audience and one source of keys (a JWKS file or URL): all of them, or none."""
+    issuer, audience, jwks_path, jwks_url = (
+        env.get(n, "").strip() or None
+        for n in ("PASSKEYS_JWT_ISSUER", "PASSKEYS_JWT_AUDIENCE", "PASSKEYS_JWKS_PATH", "PASSKEYS_JWKS_URL")
+    )
+    if jwks_path and jwks_url:
+        raise ConfigError("PASSKEYS_JWKS_PATH, PASSKEYS_JWKS_URL: set one of them, not both")
+    given = {
+        "PASSKEYS_JWT_ISSUER": issuer,
+        "PASSKEYS_JWT_AUDIENCE": audience,
+        "PASSKEYS_JWKS_PATH": jwks_path or jwks_url,
+    }
+    if any(given.values()) and not all(given.values()):
+        missing = [n if n != "PASSKEYS_JWKS_PATH" else f"{n} (or PASSKEYS_JWKS_URL)" for n, v in given.items() if not v]
         raise ConfigError(f"{', '.join(missing)}: needed with the other PASSKEYS_JWT_* settings")
-    issuer, audience, jwks_path = values
+    if jwks_url is not None and urlsplit(jwks_url).scheme not in ("http", "https"):
+        raise ConfigError(f"PASSKEYS_JWKS_URL: {jwks_url!r} is not an http(s) URL")
     if jwks_path is not None:
         try:
             keys = json.loads(Path(jwks_path).read_text()).get("keys")
@@ -132,7 +144,7 @@ def _jwt(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
             raise ConfigError(f"PASSKEYS_JWKS_PATH: {jwks_path!r} is not a readable JWKS file") from None
         if not isinstance(keys, list) or not keys:
             raise ConfigError(f"PASSKEYS_JWKS_PATH: {jwks_path!r} holds no keys")
-    return issuer, audience, jwks_path
+    return issuer, audience, jwks_path, jwks_url
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -157,7 +169,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     admin_pat_path = get("PASSKEYS_ADMIN_PAT_PATH", d.admin_pat_path).strip()
     if not admin_pat_path or Path(admin_pat_path).is_dir():
         raise ConfigError(f"PASSKEYS_ADMIN_PAT_PATH: {admin_pat_path!r} is not a file path")
-    jwt_issuer, jwt_audience, jwks_path = _jwt(env)
+    jwt_issuer, jwt_audience, jwks_path, jwks_url = _jwt(env)
     link_template = get("PASSKEYS_LINK_URL_TEMPLATE", d.link_url_template).strip()
     if urlsplit(link_template).scheme not in ("http", "https"):
         raise ConfigError(f"PASSKEYS_LINK_URL_TEMPLATE: {link_template!r} is not an http(s) URL")
@@ -184,5 +196,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_issuer=jwt_issuer,
         jwt_audience=jwt_audience,
         jwks_path=jwks_path,
+        jwks_url=jwks_url,
         link_url_template=link_template,
     )

@@ -53,8 +53,13 @@ def prepare_database(settings: Settings) -> Database:
 
 
 def jwt_verifier(settings: Settings) -> JwtVerifier | None:
-    if settings.jwt_issuer and settings.jwt_audience and settings.jwks_path:
-        return JwtVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks_path=settings.jwks_path)
+    if settings.jwt_issuer and settings.jwt_audience and (settings.jwks_path or settings.jwks_url):
+        return JwtVerifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks_path=settings.jwks_path,
+            jwks_url=settings.jwks_url,
+        )
     return None
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -269,3 +273,42 @@ def test_admin_token_is_stored_only_as_a_hash(client: Client) -> None:
     assert client.admin_token not in repr(snapshot(client.url))
     [row] = rows(client.url, "SELECT token_hash FROM access_tokens")
     assert len(row["token_hash"]) == 64
+
+
+@contextmanager
+def serving_folder(folder: Path) -> Iterator[str]:
+    """A real HTTP server on a loopback port, serving `folder`."""
+    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_jwt_keys_from_a_jwks_url(settings: Settings, issuer: Issuer) -> None:
+    with serving_folder(issuer.jwks_path.parent) as base:
+        configured = replace(settings, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_url=f"{base}/jwks.json")
+        with running(configured) as client:
+            user_id = client.add_user()
+            listed = client.stub_for(issuer.token(user_id)).ListPasskeys(pb.ListPasskeysRequest(user_id=user_id))
+            assert listed.details.total_result == 0
+            with pytest.raises(grpc.RpcError) as err:
+                client.stub_for(issuer.token(user_id, kid="rotated-away")).ListPasskeys(
+                    pb.ListPasskeysRequest(user_id=user_id)
+                )
+            assert (err.value.code(), reason_of(err.value)) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID")
+
+
+def test_an_unreachable_jwks_url_is_unavailable(settings: Settings, issuer: Issuer) -> None:
+    with serving_folder(issuer.jwks_path.parent) as base:
+        pass  # the port is closed again: nothing listens there now
+    configured = replace(settings, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_url=f"{base}/jwks.json")
+    with running(configured) as client:
+        user_id = client.add_user()
+        with pytest.raises(grpc.RpcError) as err:
+            client.stub_for(issuer.token(user_id)).ListPasskeys(pb.ListPasskeysRequest(user_id=user_id))
+        assert (err.value.code(), reason_of(err.value)) == (grpc.StatusCode.UNAVAILABLE, "JWKS_UNAVAILABLE")

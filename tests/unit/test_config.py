@@ -72,3 +72,13 @@ def test_jwt_settings_come_together(tmp_path) -> None:
         load_settings({"PASSKEYS_ADMIN_PAT_PATH": str(tmp_path)})
     with pytest.raises(ConfigError, match="PASSKEYS_LINK_URL_TEMPLATE"):
         load_settings({"PASSKEYS_LINK_URL_TEMPLATE": "ftp://x/{{.Code}}"})
+
+
+def test_jwks_from_a_url_instead_of_a_file(tmp_path) -> None:
+    base = {"PASSKEYS_JWT_ISSUER": "https://i.example", "PASSKEYS_JWT_AUDIENCE": "api"}
+    s = load_settings({**base, "PASSKEYS_JWKS_URL": "https://i.example/jwks"})
+    assert (s.jwks_url, s.jwks_path) == ("https://i.example/jwks", None)
+    with pytest.raises(ConfigError, match="PASSKEYS_JWKS_URL"):
+        load_settings({**base, "PASSKEYS_JWKS_URL": "file:///etc/jwks"})
+    with pytest.raises(ConfigError, match="not both"):
+        load_settings({**base, "PASSKEYS_JWKS_URL": "https://i.example/jwks", "PASSKEYS_JWKS_PATH": "x"})
