@@ -81,6 +81,9 @@ def test_serve_on_the_default_sqlite_file_then_stop_on_sigterm(tmp_path: Path) -
     # One structured line per call, naming the method and the code.
     assert '"method": "/zitadel.user.v2.UserService/AddHumanUser"' in err
     assert '"code": "OK"' in err
+    # Who called, by id: never the token itself.
+    assert '"caller": "machine:' in err
+    assert (tmp_path / "data" / "admin.pat").read_text().strip() not in err
 
 
 @pytest.mark.parametrize(

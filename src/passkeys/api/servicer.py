@@ -7,8 +7,9 @@ from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from passkeys.api import convert
+from passkeys.api.interceptors import logged_caller
 from passkeys.auth.authenticate import Authenticator
-from passkeys.auth.caller import Caller
+from passkeys.auth.caller import Caller, Kind
 from passkeys.commands.links import create_registration_link
 from passkeys.commands.passkeys import PasskeyCommands
 from passkeys.commands.users import NewHuman, add_human_user
@@ -17,6 +18,11 @@ from passkeys.store.db import Database
 
 # PasskeyAuthenticator numbers to WebAuthn's authenticatorAttachment.
 _ATTACHMENT = {0: None, 1: "platform", 2: "cross-platform"}
+
+
+def _logged(caller: Caller) -> Caller:
+    logged_caller.set(f"{caller.kind.value}:{caller.code_id if caller.kind is Kind.CODE else caller.user_id}")
+    return caller
 
 
 class UserService(pb_grpc.UserServiceServicer):
@@ -29,7 +35,7 @@ class UserService(pb_grpc.UserServiceServicer):
         self.settings = settings
 
     def _caller(self, context: grpc.ServicerContext) -> Caller:
-        return self.authn.caller(context.invocation_metadata())
+        return _logged(self.authn.caller(context.invocation_metadata()))
 
     def AddHumanUser(self, request: pb.AddHumanUserRequest, context: grpc.ServicerContext) -> pb.AddHumanUserResponse:
         caller = self._caller(context)
@@ -59,7 +65,7 @@ class UserService(pb_grpc.UserServiceServicer):
     ) -> pb.RegisterPasskeyResponse:
         # A registration code in the body stands in for the bearer token (ZITADEL's way).
         if request.HasField("code"):
-            caller = self.authn.code(request.code.id, request.code.code)
+            caller = _logged(self.authn.code(request.code.id, request.code.code))
         else:
             caller = self._caller(context)
         registration = self.passkeys.register(
