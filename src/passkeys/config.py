@@ -5,6 +5,7 @@ Nothing else in the service reads os.environ: everything gets a Settings value.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from webauthn.helpers.cose import COSEAlgorithmIdentifier
 # Offered and accepted by default: EdDSA, ES256, RS256 (ES384 registers but py_webauthn
 # cannot verify it at sign-in, so it is not offered).
 DEFAULT_ALGORITHMS = (-8, -7, -257)
+# Where a send_link registration link points when the request names no url_template.
+DEFAULT_LINK_URL_TEMPLATE = (
+    "http://localhost:8080/passkey/register?userID={{.UserID}}&orgID={{.OrgID}}&codeID={{.CodeID}}&code={{.Code}}"
+)
 
 
 class ConfigError(ValueError):
@@ -46,6 +51,14 @@ class Settings:
     attestation: str = "none"
     grpc_threads: int = 16
     log_level: str = "INFO"
+    # Authentication: the first start's admin token file; OIDC JWTs of human users (all three
+    # set, or none: then only personal access tokens and registration codes are accepted).
+    admin_pat_path: str = "./data/admin.pat"
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_path: str | None = None
+    jwks_url: str | None = None
+    link_url_template: str = DEFAULT_LINK_URL_TEMPLATE
 
 
 def _origin(var: str, value: str) -> str:
@@ -132,6 +145,34 @@ def _attestation_roots(var: str, raw: str) -> dict[str, tuple[bytes, ...]]:
     }
 
 
+def _jwt(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """Issuer, audience and one source of keys (a JWKS file or URL): all of them, or none."""
+    issuer, audience, jwks_path, jwks_url = (
+        env.get(n, "").strip() or None
+        for n in ("PASSKEYS_JWT_ISSUER", "PASSKEYS_JWT_AUDIENCE", "PASSKEYS_JWKS_PATH", "PASSKEYS_JWKS_URL")
+    )
+    if jwks_path and jwks_url:
+        raise ConfigError("PASSKEYS_JWKS_PATH, PASSKEYS_JWKS_URL: set one of them, not both")
+    given = {
+        "PASSKEYS_JWT_ISSUER": issuer,
+        "PASSKEYS_JWT_AUDIENCE": audience,
+        "PASSKEYS_JWKS_PATH": jwks_path or jwks_url,
+    }
+    if any(given.values()) and not all(given.values()):
+        missing = [n if n != "PASSKEYS_JWKS_PATH" else f"{n} (or PASSKEYS_JWKS_URL)" for n, v in given.items() if not v]
+        raise ConfigError(f"{', '.join(missing)}: needed with the other PASSKEYS_JWT_* settings")
+    if jwks_url is not None and urlsplit(jwks_url).scheme not in ("http", "https"):
+        raise ConfigError(f"PASSKEYS_JWKS_URL: {jwks_url!r} is not an http(s) URL")
+    if jwks_path is not None:
+        try:
+            keys = json.loads(Path(jwks_path).read_text()).get("keys")
+        except (OSError, ValueError, AttributeError):
+            raise ConfigError(f"PASSKEYS_JWKS_PATH: {jwks_path!r} is not a readable JWKS file") from None
+        if not isinstance(keys, list) or not keys:
+            raise ConfigError(f"PASSKEYS_JWKS_PATH: {jwks_path!r} holds no keys")
+    return issuer, audience, jwks_path, jwks_url
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     d = Settings()
@@ -148,6 +189,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"PASSKEYS_LOG_LEVEL: {log_level!r} is not DEBUG, INFO, WARNING or ERROR")
     roots_dir = get("PASSKEYS_ATTESTATION_ROOTS_DIR", "").strip()
+    admin_pat_path = get("PASSKEYS_ADMIN_PAT_PATH", d.admin_pat_path).strip()
+    if not admin_pat_path or Path(admin_pat_path).is_dir():
+        raise ConfigError(f"PASSKEYS_ADMIN_PAT_PATH: {admin_pat_path!r} is not a file path")
+    jwt_issuer, jwt_audience, jwks_path, jwks_url = _jwt(env)
+    link_template = get("PASSKEYS_LINK_URL_TEMPLATE", d.link_url_template).strip()
+    if urlsplit(link_template).scheme not in ("http", "https"):
+        raise ConfigError(f"PASSKEYS_LINK_URL_TEMPLATE: {link_template!r} is not an http(s) URL")
     return Settings(
         database_url=database_url,
         grpc_addr=grpc_addr,
@@ -170,4 +218,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         attestation=_choice("PASSKEYS_ATTESTATION", get("PASSKEYS_ATTESTATION", d.attestation), ATTESTATIONS),
         grpc_threads=_int("PASSKEYS_GRPC_THREADS", get("PASSKEYS_GRPC_THREADS", str(d.grpc_threads)), low=1, high=1024),
         log_level=log_level,
+        admin_pat_path=admin_pat_path,
+        jwt_issuer=jwt_issuer,
+        jwt_audience=jwt_audience,
+        jwks_path=jwks_path,
+        jwks_url=jwks_url,
+        link_url_template=link_template,
     )

@@ -15,8 +15,10 @@ from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
 from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
+from passkeys.auth.authenticate import Authenticator
+from passkeys.auth.jwt import JwtVerifier
+from passkeys.commands.bootstrap import bootstrap
 from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON, PasskeyCommands
-from passkeys.commands.users import ensure_default_org
 from passkeys.config import Settings
 from passkeys.store.db import Database
 from passkeys.store.migrate import upgrade
@@ -46,8 +48,19 @@ class RunningServer:
 def prepare_database(settings: Settings) -> Database:
     db = Database(settings.database_url)
     upgrade(db.engine)
-    ensure_default_org(db, settings.rp_id)
+    bootstrap(db, domain=settings.rp_id, admin_pat_path=settings.admin_pat_path)
     return db
+
+
+def jwt_verifier(settings: Settings) -> JwtVerifier | None:
+    if settings.jwt_issuer and settings.jwt_audience and (settings.jwks_path or settings.jwks_url):
+        return JwtVerifier(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks_path=settings.jwks_path,
+            jwks_url=settings.jwks_url,
+        )
+    return None
 
 
 def start(settings: Settings, db: Database | None = None) -> RunningServer:
@@ -61,7 +74,10 @@ def start(settings: Settings, db: Database | None = None) -> RunningServer:
         ],
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
-    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserService(db, PasskeyCommands(db, settings)), server)
+    authn = Authenticator(db, jwt_verifier(settings))
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(
+        UserService(db, PasskeyCommands(db, settings), authn, settings), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

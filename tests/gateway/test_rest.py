@@ -146,7 +146,26 @@ def test_the_request_fields_arrive_by_their_json_names(gw: Gateway) -> None:
 def test_each_error_is_an_http_status_with_a_status_body_and_changes_nothing(gw: Gateway) -> None:
     user_id = add_user(gw)
     passkey_id, challenge = start(gw, user_id)
+    link = gw.rest("POST", f"/v2/users/{user_id}/passkeys/registration_link", {"returnCode": {}})
+    assert link.status_code == 200
+    code = link.json()["code"]
     before = snapshot(gw.grpc.url)
+
+    # 401 UNAUTHENTICATED: no token, or an unknown one
+    anonymous = gw.http.build_request("POST", f"/v2/users/{user_id}/passkeys/_search", json={})
+    del anonymous.headers["authorization"]
+    no_token = gw.http.send(anonymous)
+    assert no_token.status_code == 401
+    assert no_token.json()["code"] == 16
+    assert no_token.json()["details"][0]["@type"] == ERROR_INFO
+    unknown = gw.rest("POST", f"/v2/users/{user_id}/passkeys/_search", {}, headers={"authorization": "Bearer pat_x"})
+    assert unknown.status_code == 401
+
+    # 403 PERMISSION_DENIED: a registration code gives no right to list
+    as_code = {"authorization": f"Bearer {code['id']}:{code['code']}"}
+    denied = gw.rest("POST", f"/v2/users/{user_id}/passkeys/_search", {}, headers=as_code)
+    assert denied.status_code == 403, denied.text
+    assert denied.json()["code"] == 7
 
     # 404 NOT_FOUND
     unknown_user = gw.rest("POST", "/v2/users/nobody/passkeys", {})
@@ -179,11 +198,6 @@ def test_each_error_is_an_http_status_with_a_status_body_and_changes_nothing(gw:
     taken = gw.rest("POST", "/v2/users/human", {**HUMAN, "userId": user_id})
     assert taken.status_code == 409
     assert taken.json() == error(6, f"user {user_id!r} already exists", "USER_EXISTS", user_id=user_id)
-
-    # 501 UNIMPLEMENTED (registration links are not served yet)
-    link = gw.rest("POST", f"/v2/users/{user_id}/passkeys/registration_link", {"returnCode": {}})
-    assert link.status_code == 501
-    assert link.json()["code"] == 12
 
     assert snapshot(gw.grpc.url) == before
 

@@ -91,10 +91,13 @@ def test_run_serves_rest_grpc_web_and_grpc_then_stops_both_on_ctrl_c(tmp_path: P
         serving = json.loads(next(line for line in run.seen if '"msg": "serving"' in line))
         assert (serving["grpc_addr"], serving["http_addr"]) == (grpc_addr, http_addr)
 
+        # The first start wrote the admin's token where a new user finds it.
+        token = (tmp_path / "data" / "admin.pat").read_text().strip()
+        auth = {"authorization": f"Bearer {token}"}
         added = httpx.post(
             f"http://{http_addr}/v2/users/human",
             json={"profile": {"givenName": "A", "familyName": "B"}, "email": {"email": "a@b.example"}},
-            headers=HEADERS,
+            headers={**HEADERS, **auth},
         )
         assert added.status_code == 200
         assert added.json()["details"]["sequence"] == "1"
@@ -110,7 +113,9 @@ def test_run_serves_rest_grpc_web_and_grpc_then_stops_both_on_ctrl_c(tmp_path: P
                 )
                 assert health.status == health_pb2.HealthCheckResponse.SERVING
                 listed = pb_grpc.UserServiceStub(channel).ListPasskeys(
-                    pb.ListPasskeysRequest(user_id=added.json()["userId"]), timeout=5
+                    pb.ListPasskeysRequest(user_id=added.json()["userId"]),
+                    timeout=5,
+                    metadata=tuple(auth.items()),
                 )
                 assert listed.details.processed_sequence == 1
 

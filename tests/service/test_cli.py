@@ -56,9 +56,14 @@ def test_serve_on_the_default_sqlite_file_then_stop_on_sigterm(tmp_path: Path) -
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             wait_serving(channel)
+            # The first start wrote the admin's token, readable by its owner only.
+            pat_file = tmp_path / "data" / "admin.pat"
+            assert pat_file.stat().st_mode & 0o777 == 0o600
+            bearer = (("authorization", f"Bearer {pat_file.read_text().strip()}"),)
             stub = pb_grpc.UserServiceStub(channel)
             user = stub.AddHumanUser(
-                pb.AddHumanUserRequest(profile={"given_name": "A", "family_name": "B"}, email={"email": "a@b.example"})
+                pb.AddHumanUserRequest(profile={"given_name": "A", "family_name": "B"}, email={"email": "a@b.example"}),
+                metadata=bearer,
             )
             assert user.details.sequence == 1
             reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
@@ -76,6 +81,9 @@ def test_serve_on_the_default_sqlite_file_then_stop_on_sigterm(tmp_path: Path) -
     # One structured line per call, naming the method and the code.
     assert '"method": "/zitadel.user.v2.UserService/AddHumanUser"' in err
     assert '"code": "OK"' in err
+    # Who called, by id: never the token itself.
+    assert '"caller": "machine:' in err
+    assert (tmp_path / "data" / "admin.pat").read_text().strip() not in err
 
 
 @pytest.mark.parametrize(
@@ -104,3 +112,36 @@ def test_an_occupied_port_is_reported(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert "cannot start" in err
+
+
+def test_admin_commands_make_a_working_org_manager_token(tmp_path: Path) -> None:
+    def run(*args: str) -> str:
+        proc = passkeys(*args, env={}, cwd=tmp_path)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        return out.strip()
+
+    org = run("create-org", "--name", "acme", "--domain", "acme.example")
+    bot = run("create-machine-user", "--org-id", org, "--name", "bot")
+    run("grant-role", "--user-id", bot, "--role", "ORG_USER_MANAGER", "--org-id", org)
+    token = run("create-token", "--user-id", bot, "--expires-in-days", "1")
+    assert token.startswith("pat_")
+    refused = passkeys("grant-role", "--user-id", bot, "--role", "IAM_OWNER", "--org-id", org, env={}, cwd=tmp_path)
+    assert refused.wait(timeout=30) == 1
+
+    port = free_port()
+    proc = passkeys("serve", env={"PASSKEYS_GRPC_ADDR": f"127.0.0.1:{port}"}, cwd=tmp_path)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            wait_serving(channel)
+            stub = pb_grpc.UserServiceStub(channel)
+            request = pb.AddHumanUserRequest(
+                profile={"given_name": "A", "family_name": "B"},
+                email={"email": "a@b.example"},
+                organization={"org_id": org},
+            )
+            added = stub.AddHumanUser(request, metadata=(("authorization", f"Bearer {token}"),))
+            assert added.details.resource_owner == org
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

@@ -121,5 +121,7 @@ def serving(settings: Settings) -> Iterator[Gateway]:
         ) as proxy,
     ):
         base_url = f"http://127.0.0.1:{proxy.port}"
-        with httpx.Client(base_url=base_url, headers=HEADERS, timeout=30) as http:
+        # The admin's token by default, as the gRPC client sends it; a test replaces it per call.
+        headers = {"authorization": f"Bearer {client.admin_token}", **HEADERS}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
             yield Gateway(grpc=client, base_url=base_url, http=http, envoy=proxy, origins=settings.origins)

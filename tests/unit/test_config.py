@@ -61,3 +61,36 @@ def test_values_are_parsed() -> None:
 def test_bad_values_name_the_variable(var: str, value: str) -> None:
     with pytest.raises(ConfigError, match=var):
         load_settings({var: value})
+
+
+def test_jwt_settings_come_together(tmp_path) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": [{"kty": "EC"}]}')
+    s = load_settings(
+        {"PASSKEYS_JWT_ISSUER": "https://i.example", "PASSKEYS_JWT_AUDIENCE": "api", "PASSKEYS_JWKS_PATH": str(jwks)}
+    )
+    assert (s.jwt_issuer, s.jwt_audience, s.jwks_path) == ("https://i.example", "api", str(jwks))
+    with pytest.raises(ConfigError, match="PASSKEYS_JWKS_PATH"):
+        load_settings({"PASSKEYS_JWT_ISSUER": "https://i.example", "PASSKEYS_JWT_AUDIENCE": "api"})
+    with pytest.raises(ConfigError, match="PASSKEYS_JWKS_PATH"):
+        load_settings(
+            {
+                "PASSKEYS_JWT_ISSUER": "https://i.example",
+                "PASSKEYS_JWT_AUDIENCE": "api",
+                "PASSKEYS_JWKS_PATH": str(tmp_path / "missing.json"),
+            }
+        )
+    with pytest.raises(ConfigError, match="PASSKEYS_ADMIN_PAT_PATH"):
+        load_settings({"PASSKEYS_ADMIN_PAT_PATH": str(tmp_path)})
+    with pytest.raises(ConfigError, match="PASSKEYS_LINK_URL_TEMPLATE"):
+        load_settings({"PASSKEYS_LINK_URL_TEMPLATE": "ftp://x/{{.Code}}"})
+
+
+def test_jwks_from_a_url_instead_of_a_file(tmp_path) -> None:
+    base = {"PASSKEYS_JWT_ISSUER": "https://i.example", "PASSKEYS_JWT_AUDIENCE": "api"}
+    s = load_settings({**base, "PASSKEYS_JWKS_URL": "https://i.example/jwks"})
+    assert (s.jwks_url, s.jwks_path) == ("https://i.example/jwks", None)
+    with pytest.raises(ConfigError, match="PASSKEYS_JWKS_URL"):
+        load_settings({**base, "PASSKEYS_JWKS_URL": "file:///etc/jwks"})
+    with pytest.raises(ConfigError, match="not both"):
+        load_settings({**base, "PASSKEYS_JWKS_URL": "https://i.example/jwks", "PASSKEYS_JWKS_PATH": "x"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import grpc
@@ -14,6 +15,10 @@ from passkeys.api import errors as api_errors
 from passkeys.errors import DomainError
 
 log = logging.getLogger("passkeys.access")
+
+# Who made the call, for the access log: "<kind>:<user id>" (a code caller by its code id),
+# set by the servicer once authenticated; never a token or code.
+logged_caller: ContextVar[str | None] = ContextVar("logged_caller", default=None)
 
 
 def _ids(request: Any) -> dict[str, str]:
@@ -38,6 +43,7 @@ class ErrorsAndAccessLog(grpc.ServerInterceptor):
 
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             start = time.perf_counter()
+            logged_caller.set(None)
             code = grpc.StatusCode.OK
             reason = ""
             try:
@@ -61,6 +67,7 @@ class ErrorsAndAccessLog(grpc.ServerInterceptor):
                         **({"reason": reason} if reason else {}),
                         "latency_ms": round((time.perf_counter() - start) * 1000, 3),
                         **_ids(request),
+                        **({"caller": who} if (who := logged_caller.get()) else {}),
                     },
                 )
 

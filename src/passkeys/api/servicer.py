@@ -7,26 +7,44 @@ from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from passkeys.api import convert
+from passkeys.api.interceptors import logged_caller
+from passkeys.auth.authenticate import Authenticator
+from passkeys.auth.caller import Caller, Kind
+from passkeys.commands.links import create_registration_link
 from passkeys.commands.passkeys import PasskeyCommands
 from passkeys.commands.users import NewHuman, add_human_user
-from passkeys.errors import InvalidArgument
+from passkeys.config import Settings
 from passkeys.store.db import Database
 
 # PasskeyAuthenticator numbers to WebAuthn's authenticatorAttachment.
 _ATTACHMENT = {0: None, 1: "platform", 2: "cross-platform"}
 
 
+def _logged(caller: Caller) -> Caller:
+    logged_caller.set(f"{caller.kind.value}:{caller.code_id if caller.kind is Kind.CODE else caller.user_id}")
+    return caller
+
+
 class UserService(pb_grpc.UserServiceServicer):
-    def __init__(self, db: Database, passkeys: PasskeyCommands) -> None:
+    """Each method first authenticates the call's bearer metadata (before any argument)."""
+
+    def __init__(self, db: Database, passkeys: PasskeyCommands, authn: Authenticator, settings: Settings) -> None:
         self.db = db
         self.passkeys = passkeys
+        self.authn = authn
+        self.settings = settings
+
+    def _caller(self, context: grpc.ServicerContext) -> Caller:
+        return _logged(self.authn.caller(context.invocation_metadata()))
 
     def AddHumanUser(self, request: pb.AddHumanUserRequest, context: grpc.ServicerContext) -> pb.AddHumanUserResponse:
+        caller = self._caller(context)
         org = request.organization
         which = org.WhichOneof("org") if request.HasField("organization") else None
         profile = request.profile
         user_id, details = add_human_user(
             self.db,
+            caller,
             NewHuman(
                 given_name=profile.given_name,
                 family_name=profile.family_name,
@@ -45,12 +63,16 @@ class UserService(pb_grpc.UserServiceServicer):
     def RegisterPasskey(
         self, request: pb.RegisterPasskeyRequest, context: grpc.ServicerContext
     ) -> pb.RegisterPasskeyResponse:
+        # A registration code in the body stands in for the bearer token (ZITADEL's way).
         if request.HasField("code"):
-            raise InvalidArgument(
-                "CODE_NOT_SUPPORTED", "registration codes are not supported by this server", field="code"
-            )
+            caller = _logged(self.authn.code(request.code.id, request.code.code))
+        else:
+            caller = self._caller(context)
         registration = self.passkeys.register(
-            user_id=request.user_id, attachment=_ATTACHMENT.get(request.authenticator, "unknown"), domain=request.domain
+            caller=caller,
+            user_id=request.user_id,
+            attachment=_ATTACHMENT.get(request.authenticator, "unknown"),
+            domain=request.domain,
         )
         response = pb.RegisterPasskeyResponse(passkey_id=registration.passkey_id)
         convert.details_to_pb(registration.details, response.details)
@@ -61,6 +83,7 @@ class UserService(pb_grpc.UserServiceServicer):
         self, request: pb.VerifyPasskeyRegistrationRequest, context: grpc.ServicerContext
     ) -> pb.VerifyPasskeyRegistrationResponse:
         details = self.passkeys.verify(
+            caller=self._caller(context),
             user_id=request.user_id,
             passkey_id=request.passkey_id,
             credential_json=convert.struct_to_json(request.public_key_credential),
@@ -73,10 +96,28 @@ class UserService(pb_grpc.UserServiceServicer):
     def CreatePasskeyRegistrationLink(
         self, request: pb.CreatePasskeyRegistrationLinkRequest, context: grpc.ServicerContext
     ) -> pb.CreatePasskeyRegistrationLinkResponse:
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, "registration links are not implemented yet")
+        caller = self._caller(context)
+        medium = request.WhichOneof("medium")
+        url_template = None
+        if medium != "return_code":  # send_link, also when no medium is named (as ZITADEL)
+            link = request.send_link
+            url_template = link.url_template if link.HasField("url_template") else ""
+        created = create_registration_link(
+            self.db,
+            caller=caller,
+            user_id=request.user_id,
+            url_template=url_template,
+            default_template=self.settings.link_url_template,
+        )
+        response = pb.CreatePasskeyRegistrationLinkResponse()
+        convert.details_to_pb(created.details, response.details)
+        if created.code is not None:
+            response.code.id = created.code.id
+            response.code.code = created.code.code
+        return response
 
     def ListPasskeys(self, request: pb.ListPasskeysRequest, context: grpc.ServicerContext) -> pb.ListPasskeysResponse:
-        listing = self.passkeys.list(user_id=request.user_id)
+        listing = self.passkeys.list(caller=self._caller(context), user_id=request.user_id)
         response = pb.ListPasskeysResponse()
         response.details.total_result = len(listing.passkeys)
         response.details.processed_sequence = listing.sequence
@@ -89,7 +130,9 @@ class UserService(pb_grpc.UserServiceServicer):
     def RemovePasskey(
         self, request: pb.RemovePasskeyRequest, context: grpc.ServicerContext
     ) -> pb.RemovePasskeyResponse:
-        details = self.passkeys.remove(user_id=request.user_id, passkey_id=request.passkey_id)
+        details = self.passkeys.remove(
+            caller=self._caller(context), user_id=request.user_id, passkey_id=request.passkey_id
+        )
         response = pb.RemovePasskeyResponse()
         convert.details_to_pb(details, response.details)
         return response

@@ -19,14 +19,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from passkeys import ids
+from passkeys.auth.caller import Caller, Kind
+from passkeys.auth.permissions import USER_PASSKEY_WRITE, USER_READ
 from passkeys.commands import validate
-from passkeys.commands.events import Details, append_event, details_of, get_user, lock_user, now
+from passkeys.commands.access import authorize_user, denied
+from passkeys.commands.events import Details, append_event, details_of, lock_user, now
 from passkeys.config import Settings
-from passkeys.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from passkeys.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from passkeys.registration.options import ExistingCredential, choose_rp_id, creation_options
 from passkeys.registration.verify import Policy, VerifiedCredential, verify_credential
 from passkeys.store.db import Database
-from passkeys.store.models import Passkey, User
+from passkeys.store.models import Passkey, RegistrationCode, User
 
 NOT_READY, READY = 1, 2  # AuthFactorState numbers, stored as they are on the wire
 CHALLENGE_BYTES = 32
@@ -98,20 +101,43 @@ def _passkey_of(session: Session, user_id: str, passkey_id: str, *, lock: bool =
     return passkey
 
 
+def _spend_code(session: Session, caller: Caller, passkey_id: str, at: datetime) -> None:
+    """RegisterPasskey by a code: the code is used up and bound to the passkey it started."""
+    code = session.get(RegistrationCode, caller.code_id, with_for_update=True)
+    assert code is not None  # authenticated a moment ago; codes are never deleted
+    if code.used_at is not None:
+        raise Unauthenticated("CODE_USED", "registration code was already used")
+    if code.expires_at <= at:
+        raise Unauthenticated("CODE_EXPIRED", "registration code expired")
+    code.used_at = at
+    code.passkey_id = passkey_id
+
+
+def _code_covers(session: Session, caller: Caller, passkey_id: str) -> None:
+    """A code proves the right to verify only the passkey it started."""
+    if caller.kind is not Kind.CODE:
+        return
+    code = session.get(RegistrationCode, caller.code_id)
+    if code is None or code.passkey_id != passkey_id:
+        raise denied(USER_PASSKEY_WRITE)
+
+
 class PasskeyCommands:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
         self.policy = policy_from(settings)
 
-    def register(self, *, user_id: str, attachment: str | None, domain: str) -> Registration:
+    def register(self, *, caller: Caller, user_id: str, attachment: str | None, domain: str) -> Registration:
         validate.text("user_id", user_id)
         if attachment not in ATTACHMENTS:
             raise InvalidArgument("INVALID_FIELD", "authenticator is not a known value", field="authenticator")
         rp_id = choose_rp_id(self.settings.rp_id, domain)
         challenge = secrets.token_bytes(CHALLENGE_BYTES)
         with self.db.write() as session:
-            user = lock_user(session, user_id)
+            user = authorize_user(
+                session, caller, user_id, USER_PASSKEY_WRITE, self_allowed=True, code_allowed=True, lock=True
+            )
             ready = session.scalars(select(Passkey).where(Passkey.user_id == user_id, Passkey.state == READY)).all()
             at = now()
             passkey = Passkey(
@@ -124,6 +150,8 @@ class PasskeyCommands:
                 created_at=at,
             )
             session.add(passkey)
+            if caller.kind is Kind.CODE:
+                _spend_code(session, caller, passkey.id, at)
             details = append_event(session, user, "user.human.passkey.added", at, passkey_id=passkey.id, rp_id=rp_id)
             options = creation_options(
                 rp_id=rp_id,
@@ -140,7 +168,7 @@ class PasskeyCommands:
             )
             return Registration(details=details, passkey_id=passkey.id, options=options)
 
-    def verify(self, *, user_id: str, passkey_id: str, credential_json: str, name: str) -> Details:
+    def verify(self, *, caller: Caller, user_id: str, passkey_id: str, credential_json: str, name: str) -> Details:
         validate.text("user_id", user_id)
         validate.text("passkey_id", passkey_id)
         validate.text("passkey_name", name)
@@ -148,7 +176,8 @@ class PasskeyCommands:
         # Read the pending registration, then verify with no transaction open: the
         # cryptography must not hold a lock.
         with self.db.read() as session:
-            get_user(session, user_id)
+            authorize_user(session, caller, user_id, USER_PASSKEY_WRITE, self_allowed=True, code_allowed=True)
+            _code_covers(session, caller, passkey_id)
             pending = _passkey_of(session, user_id, passkey_id)
             challenge, rp_id = self._pending_challenge(pending)
         verified = verify_credential(credential=credential, challenge=challenge, rp_id=rp_id, policy=self.policy)
@@ -213,21 +242,21 @@ class PasskeyCommands:
             raise AlreadyExists("CREDENTIAL_EXISTS", "this credential is already registered") from None
         return details
 
-    def list(self, *, user_id: str) -> PasskeyList:
+    def list(self, *, caller: Caller, user_id: str) -> PasskeyList:
         validate.text("user_id", user_id)
         with self.db.read() as session:
-            user = get_user(session, user_id)
+            user = authorize_user(session, caller, user_id, USER_READ, self_allowed=True)
             rows = session.scalars(
                 select(Passkey).where(Passkey.user_id == user_id).order_by(Passkey.created_at, Passkey.id)
             ).all()
             views = [PasskeyView(p.id, p.state, p.name or "", p.created_at) for p in rows]
             return PasskeyList(passkeys=views, sequence=user.sequence, timestamp=details_of(user).change_date)
 
-    def remove(self, *, user_id: str, passkey_id: str) -> Details:
+    def remove(self, *, caller: Caller, user_id: str, passkey_id: str) -> Details:
         validate.text("user_id", user_id)
         validate.text("passkey_id", passkey_id)
         with self.db.write() as session:
-            user = lock_user(session, user_id)
+            user = authorize_user(session, caller, user_id, USER_PASSKEY_WRITE, self_allowed=True, lock=True)
             passkey = _passkey_of(session, user_id, passkey_id, lock=True)
             session.delete(passkey)
             return append_event(session, user, "user.human.passkey.removed", now(), passkey_id=passkey_id)

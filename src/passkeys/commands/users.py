@@ -9,9 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from passkeys import ids
+from passkeys.auth.caller import Caller
+from passkeys.auth.permissions import USER_WRITE
 from passkeys.commands import validate
+from passkeys.commands.access import authorize_org
 from passkeys.commands.events import Details, append_event, now
-from passkeys.errors import AlreadyExists, NotFound
+from passkeys.errors import AlreadyExists
 from passkeys.store.db import Database
 from passkeys.store.models import Organization, User
 
@@ -30,33 +33,16 @@ class NewHuman:
     display_name: str | None = None
 
 
-def ensure_default_org(db: Database, domain: str) -> str:
-    """The organization users join when a request names none; created on first start."""
-    with db.write() as session:
-        org = session.scalars(select(Organization).order_by(Organization.created_at).limit(1)).first()
-        if org is None:
-            org = Organization(id=ids.new_id(), name=DEFAULT_ORG_NAME, domain=domain, created_at=now())
-            session.add(org)
-        return org.id
-
-
-def _organization(session: Session, new: NewHuman) -> Organization:
+def _organization(session: Session, new: NewHuman) -> Organization | None:
     if new.org_id is not None:
-        org = session.get(Organization, validate.identifier("organization.org_id", new.org_id))
-        missing = f"organization {new.org_id!r} not found"
-    elif new.org_domain is not None:
+        return session.get(Organization, validate.identifier("organization.org_id", new.org_id))
+    if new.org_domain is not None:
         domain = validate.text("organization.org_domain", new.org_domain)
-        org = session.scalars(select(Organization).where(Organization.domain == domain)).first()
-        missing = f"organization with domain {new.org_domain!r} not found"
-    else:
-        org = session.scalars(select(Organization).order_by(Organization.created_at).limit(1)).first()
-        missing = "no organization exists"
-    if org is None:
-        raise NotFound("ORGANIZATION_NOT_FOUND", missing)
-    return org
+        return session.scalars(select(Organization).where(Organization.domain == domain)).first()
+    return session.scalars(select(Organization).order_by(Organization.created_at).limit(1)).first()
 
 
-def add_human_user(db: Database, new: NewHuman) -> tuple[str, Details]:
+def add_human_user(db: Database, caller: Caller, new: NewHuman) -> tuple[str, Details]:
     given = validate.text("profile.given_name", new.given_name)
     family = validate.text("profile.family_name", new.family_name)
     email = validate.email("email.email", new.email)
@@ -65,6 +51,9 @@ def add_human_user(db: Database, new: NewHuman) -> tuple[str, Details]:
     display = validate.text("profile.display_name", new.display_name) if new.display_name else f"{given} {family}"
     with db.write() as session:
         org = _organization(session, new)
+        # NOT_FOUND for a missing organization only to callers whose rights cover all of them.
+        authorize_org(caller, org.id if org else None, USER_WRITE)
+        assert org is not None
         if session.get(User, user_id) is not None:
             raise AlreadyExists("USER_EXISTS", f"user {user_id!r} already exists", user_id=user_id)
         if session.scalars(select(User.id).where(User.username == username)).first() is not None:

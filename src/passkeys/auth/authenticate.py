@@ -1,0 +1,110 @@
+"""From `authorization: Bearer ...` to a Caller, before any argument of the call is read.
+
+The bearer value says what it is by its shape: a JWT has two dots, a registration code
+proof is `<code id>:<code>`, anything else is a personal access token (ours contain
+neither '.' nor ':')."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from passkeys.auth import tokens
+from passkeys.auth.caller import Caller, Grant, Kind
+from passkeys.auth.jwt import JwtVerifier
+from passkeys.errors import Unauthenticated
+from passkeys.store.db import Database
+from passkeys.store.models import AccessToken, MachineUser, RegistrationCode, RoleGrant, User
+
+MAX_CODE_ATTEMPTS = 3
+MAX_BEARER = 8192
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def bearer_of(metadata: Sequence[tuple[str, str | bytes]]) -> str | None:
+    """The bearer value of the call's `authorization` metadata; None when there is none."""
+    values = [v for k, v in metadata if k.lower() == "authorization"]
+    if not values:
+        return None
+    value = values[0]
+    if isinstance(value, bytes) or len(values) > 1 or len(value) > MAX_BEARER:
+        raise Unauthenticated("TOKEN_MALFORMED", "authorization must be one 'Bearer <token>'")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("TOKEN_MALFORMED", "authorization must be 'Bearer <token>'")
+    return token.strip()
+
+
+def _grants(session: Session, user_id: str) -> tuple[Grant, ...]:
+    rows = session.scalars(select(RoleGrant).where(RoleGrant.user_id == user_id).order_by(RoleGrant.id)).all()
+    return tuple(Grant(role=g.role, org_id=g.org_id) for g in rows)
+
+
+class Authenticator:
+    def __init__(self, db: Database, jwt_verifier: JwtVerifier | None) -> None:
+        self.db = db
+        self.jwt = jwt_verifier
+
+    def caller(self, metadata: Sequence[tuple[str, str | bytes]]) -> Caller:
+        """The authenticated caller, or Unauthenticated: missing, malformed, unknown, expired."""
+        token = bearer_of(metadata)
+        if token is None:
+            raise Unauthenticated("TOKEN_MISSING", "authorization: Bearer <token> is required")
+        if token.count(".") == 2:
+            return self._human(token)
+        if ":" in token:
+            code_id, _, code = token.partition(":")
+            return self.code(code_id, code)
+        return self._machine(token)
+
+    def _machine(self, token: str) -> Caller:
+        with self.db.read() as session:
+            row = session.scalars(select(AccessToken).where(AccessToken.token_hash == tokens.digest(token))).first()
+            if row is None:
+                raise Unauthenticated("TOKEN_INVALID", "unknown access token")
+            if row.expires_at <= _now():
+                raise Unauthenticated("TOKEN_EXPIRED", "access token expired")
+            machine = session.get(MachineUser, row.user_id)
+            if machine is None:  # pragma: no cover - foreign key
+                raise Unauthenticated("TOKEN_INVALID", "unknown access token")
+            return Caller(Kind.MACHINE, machine.id, machine.org_id, _grants(session, machine.id))
+
+    def _human(self, token: str) -> Caller:
+        if self.jwt is None:
+            raise Unauthenticated("TOKEN_INVALID", "JWTs are not accepted: no issuer is configured")
+        user_id = self.jwt.subject(token)
+        with self.db.read() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise Unauthenticated("TOKEN_INVALID", "the JWT's subject is not a user here")
+            return Caller(Kind.HUMAN, user.id, user.org_id, _grants(session, user.id))
+
+    def code(self, code_id: str, code: str) -> Caller:
+        """A registration code proof. A wrong code counts against the code, and that count is
+        committed although the call is refused: the one write a refused call makes, so that
+        the code cannot be guessed by trying (after 3 wrong tries it is invalid)."""
+        refused = Unauthenticated("CODE_INVALID", "registration code is invalid")
+        if not code_id or not code or len(code_id) > 200 or len(code) > 200:
+            raise refused
+        with self.db.write() as session:
+            row = session.get(RegistrationCode, code_id, with_for_update=True)
+            if row is None or row.failed_attempts >= MAX_CODE_ATTEMPTS:
+                caller = None
+            elif not tokens.matches(code, row.code_hash):
+                row.failed_attempts += 1
+                caller = None
+            else:
+                if row.expires_at <= _now():
+                    raise Unauthenticated("CODE_EXPIRED", "registration code expired")
+                user = session.get(User, row.user_id)
+                assert user is not None  # foreign key
+                caller = Caller(Kind.CODE, user.id, user.org_id, code_id=row.id)
+        if caller is None:  # raised after the commit: the wrong try is counted
+            raise refused
+        return caller

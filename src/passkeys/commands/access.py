@@ -1,0 +1,61 @@
+"""Permission decisions on a target user, in the order that leaks nothing:
+
+1. the caller is authenticated (done before any command runs);
+2. a caller with no right on the target user gets PERMISSION_DENIED, whether or not the user
+   exists. For a user that does not exist only instance-wide rights count, since it is in
+   no organization the caller could manage;
+3. a caller with the right gets NOT_FOUND for a user or passkey that does not exist.
+
+A user always may act on their own passkeys; a registration code acts for its user only,
+on RegisterPasskey (spending it) and on verifying the passkey it started.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from passkeys.auth import permissions
+from passkeys.auth.caller import Caller, Kind
+from passkeys.errors import NotFound, PermissionDenied
+from passkeys.store.models import User
+
+
+def denied(permission: str) -> PermissionDenied:
+    return PermissionDenied("PERMISSION_DENIED", f"the caller lacks {permission} on this user", permission=permission)
+
+
+def authorize_user(
+    session: Session,
+    caller: Caller,
+    user_id: str,
+    permission: str,
+    *,
+    self_allowed: bool,
+    code_allowed: bool = False,
+    lock: bool = False,
+) -> User:
+    """The target user, when `caller` holds `permission` on it; raises otherwise."""
+    is_self = caller.user_id == user_id
+    if caller.kind is Kind.CODE and not (code_allowed and is_self):
+        raise denied(permission)
+    user = session.get(User, user_id, with_for_update=lock)
+    if user is None:
+        if permissions.allowed_everywhere(caller, permission):
+            raise NotFound("USER_NOT_FOUND", f"user {user_id!r} not found", user_id=user_id)
+        raise denied(permission)
+    if is_self and (self_allowed or (caller.kind is Kind.CODE and code_allowed)):
+        return user
+    if not permissions.allowed(caller, permission, user.org_id):
+        raise denied(permission)
+    return user
+
+
+def authorize_org(caller: Caller, org_id: str | None, permission: str) -> None:
+    """Before acting on an organization's users: NOT_FOUND for a missing organization only to
+    callers whose rights cover every organization."""
+    if org_id is None:
+        if permissions.allowed_everywhere(caller, permission):
+            raise NotFound("ORGANIZATION_NOT_FOUND", "organization not found")
+        raise denied(permission)
+    if not permissions.allowed(caller, permission, org_id):
+        raise denied(permission)

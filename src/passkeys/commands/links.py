@@ -1,0 +1,93 @@
+"""CreatePasskeyRegistrationLink: a registration code for a user, returned to the caller or
+sent as a link (a message in the outbox table, for a mailer to deliver)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote, urlsplit
+
+from passkeys import ids
+from passkeys.auth import tokens
+from passkeys.auth.caller import Caller
+from passkeys.auth.permissions import USER_PASSKEY_WRITE
+from passkeys.commands import validate
+from passkeys.commands.access import authorize_user
+from passkeys.commands.events import Details, append_event, now
+from passkeys.errors import InvalidArgument
+from passkeys.store.db import Database
+from passkeys.store.models import OutboxMessage, RegistrationCode
+
+CODE_TTL = timedelta(hours=1)
+_PLACEHOLDER = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
+PLACEHOLDERS = (".UserID", ".OrgID", ".CodeID", ".Code")
+
+
+@dataclass(frozen=True)
+class NewCode:
+    id: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Link:
+    details: Details
+    code: NewCode | None  # only for return_code
+
+
+def check_template(template: str) -> str:
+    validate.text("send_link.url_template", template)
+    unknown = [p for p in _PLACEHOLDER.findall(template) if p not in PLACEHOLDERS]
+    if unknown:
+        raise InvalidArgument(
+            "INVALID_FIELD",
+            f"send_link.url_template has unknown placeholders {unknown}; known: {list(PLACEHOLDERS)}",
+            field="send_link.url_template",
+        )
+    if urlsplit(_PLACEHOLDER.sub("x", template)).scheme not in ("http", "https"):
+        raise InvalidArgument(
+            "INVALID_FIELD", "send_link.url_template must be an http(s) URL", field="send_link.url_template"
+        )
+    return template
+
+
+def render(template: str, *, user_id: str, org_id: str, code_id: str, code: str) -> str:
+    values = {".UserID": user_id, ".OrgID": org_id, ".CodeID": code_id, ".Code": code}
+    return _PLACEHOLDER.sub(lambda m: quote(values[m.group(1)], safe=""), template)
+
+
+def create_registration_link(
+    db: Database, *, caller: Caller, user_id: str, url_template: str | None, default_template: str
+) -> Link:
+    """`url_template` None means return_code; otherwise send_link ('' uses the default)."""
+    validate.text("user_id", user_id)
+    template = check_template(url_template or default_template) if url_template is not None else None
+    code = tokens.new_code()
+    with db.write() as session:
+        user = authorize_user(session, caller, user_id, USER_PASSKEY_WRITE, self_allowed=False, lock=True)
+        at = now()
+        row = RegistrationCode(
+            id=ids.new_id(),
+            user_id=user.id,
+            code_hash=tokens.digest(code),
+            created_at=at,
+            expires_at=at + CODE_TTL,
+            failed_attempts=0,
+        )
+        session.add(row)
+        medium = "return_code" if template is None else "send_link"
+        if template is not None:
+            link = render(template, user_id=user.id, org_id=user.org_id, code_id=row.id, code=code)
+            session.add(
+                OutboxMessage(
+                    id=ids.new_id(),
+                    user_id=user.id,
+                    kind="passkey_registration_link",
+                    recipient=user.email,
+                    body=link,
+                    created_at=at,
+                )
+            )
+        details = append_event(session, user, "user.human.passkey.code.added", at, code_id=row.id, medium=medium)
+        return Link(details=details, code=NewCode(row.id, code) if template is None else None)
