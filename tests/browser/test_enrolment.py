@@ -8,8 +8,9 @@ import json
 import time
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import BrowserContext, Route, expect
 from sqlalchemy import create_engine, text
+from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.support.browser import (
     ARTIFACTS,
@@ -279,3 +280,28 @@ def test_an_enrolment_that_takes_too_long_is_refused_in_words(page: EnrolmentPag
     expect(page.page.get_by_text("No passkeys yet.")).to_be_visible()
     assert passkey_rows(site.database_url) == []
     assert event_types(site.database_url) == events + STARTED_AND_WITHDRAWN
+
+
+def test_a_registration_link_enrols_one_passkey_with_its_code_alone(context: BrowserContext, site: Site) -> None:
+    """No token in this browser: the link's code is all the person has, and it works once."""
+    user_id = site.grpc.add_user()
+    code = site.grpc.stub.CreatePasskeyRegistrationLink(
+        pb.CreatePasskeyRegistrationLinkRequest(user_id=user_id, return_code={})
+    ).code
+    link = f"passkey/register?userID={user_id}&orgID=x&codeID={code.id}&code={code.code}"
+    page = EnrolmentPage(context, site.base_url)
+    add_authenticator(page.open(link).page, PLATFORM)
+    expect(page.page.get_by_role("heading", name="Add your passkey")).to_be_visible()
+    expect(page.page.get_by_label("User ID")).to_be_hidden()
+
+    page.add_passkey("Phone")
+
+    expect(page.status).to_have_text('Passkey "Phone" added. You can close this page.')
+    expect(page.page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+    (stored,) = passkey_rows(site.database_url)
+    assert (stored["user_id"], stored["state"], stored["name"]) == (user_id, 2, "Phone")
+
+    page.open(link).add_passkey("Phone again")
+
+    expect(page.error).to_have_text("This registration link has been used already. Please ask for a new one.")
+    assert len(passkey_rows(site.database_url)) == 1

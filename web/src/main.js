@@ -15,7 +15,16 @@ const settings = {
 const credentials = () => (settings.token ? { authorization: `Bearer ${settings.token}` } : {});
 let api = makeApi({ transport: settings.transport, credentials });
 
-let userId = params.get("user") ?? "";
+// A registration link (PASSKEYS_LINK_URL_TEMPLATE: ?userID=&codeID=&code=) enrols one passkey
+// with the code alone: RegisterPasskey carries it in the body, with no bearer token, and
+// VerifyPasskeyRegistration as `Bearer <code id>:<code>`. The code gives no right to list.
+const link = params.get("codeID") && params.get("code") ? { id: params.get("codeID"), code: params.get("code") } : null;
+const linkApis = link && {
+  register: makeApi({ transport: settings.transport }),
+  verify: makeApi({ transport: settings.transport, credentials: () => ({ authorization: `Bearer ${link.id}:${link.code}` }) }),
+};
+
+let userId = params.get("user") ?? params.get("userID") ?? "";
 
 const STATES = {
   AUTH_FACTOR_STATE_READY: "Ready",
@@ -108,7 +117,9 @@ async function addPasskey(name, kind) {
     throw new Error("this browser cannot create passkeys (it lacks PublicKeyCredential.parseCreationOptionsFromJSON)");
   }
   say("Asking the service for a new passkey…");
-  const registration = await api.registerPasskey({ userId, authenticator: AUTHENTICATORS[kind] });
+  const registration = link
+    ? await linkApis.register.registerPasskey({ userId, authenticator: AUTHENTICATORS[kind], code: link })
+    : await api.registerPasskey({ userId, authenticator: AUTHENTICATORS[kind] });
   const { passkeyId } = registration;
   try {
     say("Follow your browser's prompt to create the passkey…");
@@ -117,20 +128,38 @@ async function addPasskey(name, kind) {
     );
     const credential = await navigator.credentials.create({ publicKey });
     say("Checking the new passkey…");
-    await api.verifyPasskeyRegistration({
+    await (link ? linkApis.verify : api).verifyPasskeyRegistration({
       userId,
       passkeyId,
       passkeyName: name,
       publicKeyCredential: credential.toJSON(),
     });
   } catch (error) {
-    // A refused or cancelled enrolment leaves no unfinished passkey behind in the list.
-    await api.removePasskey({ userId, passkeyId }).catch(() => {});
-    await refresh().catch(() => {});
+    // A refused or cancelled enrolment leaves no unfinished passkey behind in the list (a link's
+    // code may not remove: that passkey stays NOT_READY until someone with rights does).
+    if (!link) {
+      await api.removePasskey({ userId, passkeyId }).catch(() => {});
+      await refresh().catch(() => {});
+    }
     throw error;
+  }
+  if (link) {
+    // The code is spent: nothing more to do here.
+    $("add-form").hidden = true;
+    say(`Passkey "${name}" added. You can close this page.`);
+    return;
   }
   await refresh();
   say(`Passkey "${name}" added.`);
+}
+
+function setUpLink() {
+  $("who").hidden = true;
+  $("settings").hidden = true;
+  $("passkeys-title").textContent = "Add your passkey";
+  $("passkey-table").hidden = true;
+  $("no-passkeys").hidden = true;
+  $("passkeys").hidden = false;
 }
 
 function setUpSettings() {
@@ -181,7 +210,9 @@ function main() {
     const name = $("passkey-name").value.trim();
     busy($("add-passkey"), () => addPasskey(name, $("kind").value));
   });
-  if (userId) {
+  if (link) {
+    setUpLink();
+  } else if (userId) {
     $("user-id").value = userId;
     selectUser(userId);
     busy($("use-user"), refresh);

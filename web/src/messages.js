@@ -22,6 +22,9 @@ const REASONS = {
   USER_EXISTS: "A user with this ID or email already exists.",
   USERNAME_TAKEN: "This username is taken. Please choose another one.",
   ORGANIZATION_NOT_FOUND: "This organization does not exist.",
+  CODE_USED: "This registration link has been used already. Please ask for a new one.",
+  CODE_EXPIRED: "This registration link has expired. Please ask for a new one.",
+  CODE_INVALID: "This registration link is not valid (any more). Please ask for a new one.",
   DATABASE_UNAVAILABLE: "The service cannot reach its database at the moment. Please try again shortly.",
 };
 

@@ -10,6 +10,8 @@ DIRECTORY = Path(__file__).resolve().parent
 # URL path -> (file in DIRECTORY, content type).
 FILES: dict[str, tuple[str, str]] = {
     "/": ("index.html", "text/html; charset=utf-8"),
+    # Where PASSKEYS_LINK_URL_TEMPLATE's registration links point by default.
+    "/passkey/register": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
