@@ -1,5 +1,6 @@
-"""Around every unary call: domain errors mapped to status (api/errors.py), anything else
-an INTERNAL with its traceback logged, and one structured log line per call."""
+"""Around every unary call: request bytes that are no protobuf refused as the client's fault,
+domain errors mapped to status (api/errors.py), anything else an INTERNAL with its traceback
+logged, and one structured log line per call."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from contextvars import ContextVar
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from passkeys.api import errors as api_errors
-from passkeys.errors import DomainError
+from passkeys.errors import DomainError, InvalidArgument
 
 log = logging.getLogger("passkeys.access")
 
@@ -31,6 +33,35 @@ def _ids(request: Any) -> dict[str, str]:
     return out
 
 
+class _Undecodable:
+    """Stands in for a request whose bytes did not parse, so the call can refuse it."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    # grpc answers a deserializer's exception with INTERNAL; a corrupt message (or a Struct
+    # nested past protobuf's recursion limit) is the client's fault: INVALID_ARGUMENT.
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except (DecodeError, RecursionError) as exc:
+            return _Undecodable(type(exc).__name__)
+
+    return parse
+
+
+def _malformed(request: _Undecodable) -> InvalidArgument:
+    # Never the parser's text: it may quote the request.
+    return InvalidArgument(
+        "MALFORMED_REQUEST", f"the request is not a valid protobuf message of this method's type ({request.error})"
+    )
+
+
 class ErrorsAndAccessLog(grpc.ServerInterceptor):
     def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler], details: grpc.HandlerCallDetails
@@ -47,6 +78,8 @@ class ErrorsAndAccessLog(grpc.ServerInterceptor):
             code = grpc.StatusCode.OK
             reason = ""
             try:
+                if isinstance(request, _Undecodable):
+                    raise _malformed(request)
                 return inner(request, context)
             except DomainError as exc:
                 code, reason = api_errors.code_of(exc), exc.reason
@@ -73,6 +106,6 @@ class ErrorsAndAccessLog(grpc.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             call,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )

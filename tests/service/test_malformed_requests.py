@@ -1,0 +1,71 @@
+"""Request bytes that are no protobuf of the method's type: INVALID_ARGUMENT MALFORMED_REQUEST
+(grpc's own deserializer would answer INTERNAL), nothing stored, and the server answers on."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2
+
+from tests.service.test_verify_failures import Pending, error_info, refused
+from tests.support.servers import Client
+
+VERIFY = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"
+
+
+def deep_struct(depth: int) -> struct_pb2.Struct:
+    """A Struct whose innermost value is `depth` Structs down (each Struct is 3 message levels)."""
+    inner = struct_pb2.Struct()
+    for _ in range(depth):
+        outer = struct_pb2.Struct()
+        outer.fields["a"].struct_value.CopyFrom(inner)
+        inner = outer
+    return inner
+
+
+def raw_call(client: Client, method: str, body: bytes) -> bytes:
+    call = client.channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+    return call(body, metadata=[("authorization", f"Bearer {client.admin_token}")], timeout=10)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xff\xff\xff",  # a field number out of range
+        b"\x0a\x05ab",  # a string field longer than the message
+        b"\x0a\x03\xc3\x28x",  # user_id (a proto3 string) that is not UTF-8
+        b"\x0f",  # wire type 7 does not exist
+    ],
+    ids=["bad-tag", "truncated", "not-utf8", "bad-wire-type"],
+)
+@pytest.mark.parametrize(
+    "method", [VERIFY, "/zitadel.user.v2.UserService/RegisterPasskey", "/zitadel.user.v2.UserService/ListPasskeys"]
+)
+def test_undecodable_request_is_invalid_argument(client: Client, method: str, body: bytes) -> None:
+    err = refused(client, lambda: raw_call(client, method, body), grpc.StatusCode.INVALID_ARGUMENT)
+    assert error_info(err).reason == "MALFORMED_REQUEST"
+    assert "protobuf" in err.details()
+    client.add_user()  # still serving
+
+
+def test_struct_deeper_than_the_recursion_limit_is_invalid_argument(client: Client) -> None:
+    p = Pending(client)
+    request = p.request()
+    request.public_key_credential.fields["response"].struct_value.CopyFrom(deep_struct(200))
+    body = request.SerializeToString()
+    err = refused(client, lambda: raw_call(client, VERIFY, body), grpc.StatusCode.INVALID_ARGUMENT)
+    assert error_info(err).reason == "MALFORMED_REQUEST"
+    # A nesting the parser accepts goes on to the checks, and is a credential error there.
+    request.public_key_credential.fields["response"].struct_value.CopyFrom(deep_struct(20))
+    body = request.SerializeToString()
+    err = refused(client, lambda: raw_call(client, VERIFY, body), grpc.StatusCode.INVALID_ARGUMENT)
+    assert error_info(err).reason == "CREDENTIAL_REJECTED"
+    p.verify()  # the pending registration is untouched by both
+
+
+def test_undecodable_request_is_logged_once_without_its_bytes(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="passkeys.access"), pytest.raises(grpc.RpcError):
+        raw_call(client, VERIFY, b"\x0a\x10secret")  # truncated
+    lines = [r for r in caplog.records if r.name == "passkeys.access"]
+    assert [(r.method, r.code, r.reason) for r in lines] == [(VERIFY, "INVALID_ARGUMENT", "MALFORMED_REQUEST")]
+    assert "secret" not in caplog.text
