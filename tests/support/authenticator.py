@@ -6,6 +6,7 @@ Every flag and client-data field can be set wrong on purpose, so tests can drive
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -15,14 +16,48 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cbor2
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 
 ES256, EDDSA, RS256 = -7, -8, -257
 
 UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
+
+# id-fido-gen-ce-aaguid: the AAGUID extension of packed attestation certificates.
+FIDO_GEN_CE_AAGUID = ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4")
+
+
+def attestation_certificate(key: ec.EllipticCurvePrivateKey, aaguid: bytes | None) -> bytes:
+    """A self-signed packed attestation certificate (DER) as §8.2.1 describes it; with the
+    AAGUID extension (an OCTET STRING of the 16 bytes) unless aaguid is None."""
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Soft Authenticators"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "soft authenticator"),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    if aaguid is not None:
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(FIDO_GEN_CE_AAGUID, b"\x04\x10" + aaguid), critical=False
+        )
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 def b64url(data: bytes) -> str:
@@ -47,10 +82,15 @@ class SoftAuthenticator:
     alg: int = ES256
     aaguid: bytes = bytes(16)
     credential_id: bytes = field(default_factory=lambda: os.urandom(32))
+    # For "packed-x5c": the AAGUID in the attestation certificate (default: self.aaguid; None: no extension).
+    certificate_aaguid: bytes | None = None
+    omit_certificate_aaguid: bool = False
     private_key: PrivateKey = field(init=False, repr=False)
+    attestation_key: ec.EllipticCurvePrivateKey = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.private_key = _generate(self.alg)
+        self.attestation_key = ec.generate_private_key(ec.SECP256R1())
 
     def cose_public_key(self) -> bytes:
         """The COSE_Key embedded in authenticatorData, byte for byte what the verifier hands back."""
@@ -95,7 +135,8 @@ class SoftAuthenticator:
     ) -> dict[str, Any]:
         """A PublicKeyCredential as browsers' toJSON() gives it (binary fields base64url without padding).
 
-        attestation is "none" or "packed" (self-attestation: signed with the credential key, no x5c).
+        attestation is "none", "packed" (self-attestation: signed with the credential key, no x5c)
+        or "packed-x5c" (full attestation: signed by an attestation key whose certificate is x5c[0]).
         cross_origin=None and top_origin=None leave those keys out of clientDataJSON.
         """
         client_data: dict[str, Any] = {"type": client_data_type, "challenge": b64url(challenge), "origin": origin}
@@ -117,9 +158,18 @@ class SoftAuthenticator:
         elif attestation == "packed":
             client_data_hash = hashlib.sha256(client_data_json).digest()
             att_stmt = {"alg": self.alg, "sig": self._sign(auth_data + client_data_hash)}
+        elif attestation == "packed-x5c":
+            client_data_hash = hashlib.sha256(client_data_json).digest()
+            cert_aaguid = None if self.omit_certificate_aaguid else (self.certificate_aaguid or self.aaguid)
+            att_stmt = {
+                "alg": ES256,
+                "sig": self.attestation_key.sign(auth_data + client_data_hash, ec.ECDSA(hashes.SHA256())),
+                "x5c": [attestation_certificate(self.attestation_key, cert_aaguid)],
+            }
         else:
             raise ValueError(f"unsupported attestation {attestation!r}")
-        attestation_object = cbor2.dumps({"fmt": attestation, "attStmt": att_stmt, "authData": auth_data})
+        fmt = "packed" if attestation == "packed-x5c" else attestation
+        attestation_object = cbor2.dumps({"fmt": fmt, "attStmt": att_stmt, "authData": auth_data})
 
         spki = self.private_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo

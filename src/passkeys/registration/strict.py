@@ -18,6 +18,7 @@ from webauthn.helpers import (
     decode_credential_public_key,
     decoded_public_key_to_cryptography,
     parse_attestation_object,
+    parse_cbor,
 )
 from webauthn.helpers.structs import AttestationFormat
 
@@ -59,6 +60,14 @@ def check_public_key(cose_key: bytes) -> None:
         decoded_public_key_to_cryptography(decode_credential_public_key(cose_key))
     except Exception as exc:
         raise CredentialRejected("public_key", f"credential public key is not a valid key: {exc}") from exc
+
+
+def check_none_attestation_statement(attestation_object: bytes) -> None:
+    """§8.7: a `none` attestation's attStmt is the empty map; the library only looks for the
+    keys it knows (alg, sig, x5c, ...), so `{"foo": 1}` would pass it."""
+    decoded = parse_cbor(attestation_object)
+    if decoded.get("fmt") == AttestationFormat.NONE.value and decoded.get("attStmt") != {}:
+        raise CredentialRejected("none_attestation_statement", "a none attestation's attStmt must be an empty map")
 
 
 def check_attestation_aaguid(attestation_object: bytes, aaguid: str) -> None:

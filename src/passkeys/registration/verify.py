@@ -35,6 +35,7 @@ _LIBRARY_CHECKS: tuple[tuple[str, str], ...] = (
     ("origin", "origin"),
     ("token_binding", "token_binding"),
     ("attestationObject was malformed", "attestation_object"),
+    ("None attestation had unexpected", "none_attestation_statement"),
     ("RP ID hash", "rp_id_hash"),
     ("User presence", "user_presence"),
     ("User verification", "user_verification"),
@@ -123,6 +124,7 @@ def verify_credential(
     strict.check_raw_id(credential, verified.credential_id)
     strict.check_credential_id_length(verified.credential_id)
     strict.check_public_key(verified.credential_public_key)
+    strict.check_none_attestation_statement(verified.attestation_object)
     strict.check_attestation_aaguid(verified.attestation_object, verified.aaguid)
 
     return VerifiedCredential(

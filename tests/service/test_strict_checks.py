@@ -1,0 +1,139 @@
+"""The checks py_webauthn 3.0.1 leaves out (registration/strict.py), each proven through the real
+server on a credential from the software authenticator, changed in exactly the one way the
+check is about: INVALID_ARGUMENT, CREDENTIAL_REJECTED naming the check, every table unchanged;
+and the same pending registration then verifies with the unchanged credential (so the one
+change was the reason), or the setting that allows it lets it through.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from passkeys.config import Settings
+from tests.service.test_registration_flow import as_struct
+from tests.service.test_verify_failures import Pending, error_info, refused
+from tests.support.authenticator import SoftAuthenticator
+from tests.support.databases import fresh_database
+from tests.support.mutations import (
+    attestation_of,
+    with_attestation,
+    with_client_data,
+    with_cose_key,
+    with_ids,
+)
+from tests.support.servers import Client, running
+
+AAGUID = bytes.fromhex("0f0e0d0c0b0a09080706050403020100")
+TOP = "https://portal.example.org"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    # The checks are in the verifier, before any write: one backend is enough here.
+    with fresh_database("sqlite", tmp_path) as url:
+        yield url
+
+
+def rejected(p: Pending, credential: dict[str, Any], check: str) -> str:
+    """Refused as the `check`, nothing stored; the pending registration is still usable."""
+    err = refused(
+        p.client, lambda: p.verify(public_key_credential=as_struct(credential)), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    info = error_info(err)
+    assert (info.reason, info.metadata["check"]) == ("CREDENTIAL_REJECTED", check), err.details()
+    assert f"failed the {check} check" in err.details()
+    return err.details()
+
+
+def test_cross_origin_is_refused_unless_allowed(client: Client, settings: Settings) -> None:
+    p = Pending(client, cross_origin=True)
+    rejected(p, p.credential, "cross_origin")
+    rejected(p, with_client_data(p.credential, crossOrigin="yes"), "cross_origin")  # any non-false value
+    with running(replace(settings, allow_cross_origin=True)) as allowing:
+        q = Pending(allowing, cross_origin=True)
+        q.verify()
+
+
+def test_top_origin_is_refused_unless_listed(client: Client, settings: Settings) -> None:
+    p = Pending(client, cross_origin=True, top_origin=TOP)
+    rejected(p, p.credential, "cross_origin")
+    with running(replace(settings, allow_cross_origin=True)) as cross_only:
+        q = Pending(cross_only, cross_origin=True, top_origin=TOP)
+        rejected(q, q.credential, "top_origin")
+        rejected(q, with_client_data(q.credential, topOrigin=["https://x"]), "top_origin")
+    with running(replace(settings, allow_cross_origin=True, top_origins=(TOP,))) as listing:
+        r = Pending(listing, cross_origin=True, top_origin=TOP)
+        rejected(r, with_client_data(r.credential, topOrigin="https://other.example.org"), "top_origin")
+        r.verify()
+
+
+def test_raw_id_must_be_the_credential_id_in_authenticator_data(client: Client) -> None:
+    p = Pending(client)
+    # id and rawId agree with each other (the library compares those two) but not with authData.
+    rejected(p, with_ids(p.credential, os.urandom(32)), "raw_id")
+    rejected(p, with_ids(p.credential, p.auth.credential_id[:-1]), "raw_id")
+    p.verify()
+
+
+def test_credential_id_is_at_most_1023_bytes(client: Client) -> None:
+    p = Pending(client, auth=SoftAuthenticator(credential_id=os.urandom(1024)))
+    details = rejected(p, p.credential, "credential_id_length")
+    assert "1024 bytes" in details
+    # 1023 bytes is the largest allowed, and verifies.
+    q = Pending(client, auth=SoftAuthenticator(credential_id=os.urandom(1023)))
+    q.verify()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"x": bytes(32)},  # (0, y) is not on P-256
+        {"y": bytes(32)},
+        {"x": b"\x01" * 31},  # a coordinate of the wrong length
+    ],
+    ids=["x-zero", "y-zero", "short-x"],
+)
+def test_public_key_must_be_a_point_on_its_curve(client: Client, change: dict[str, bytes]) -> None:
+    p = Pending(client)  # `none` attestation: no signature covers the key, so nothing else notices
+    rejected(p, with_cose_key(p.credential, **change), "public_key")
+    p.verify()
+
+
+def test_packed_certificate_aaguid_must_equal_authenticator_data(client: Client) -> None:
+    wrong = SoftAuthenticator(aaguid=AAGUID, certificate_aaguid=bytes(range(16)))
+    p = Pending(client, auth=wrong, attestation="packed-x5c")
+    assert attestation_of(p.credential)["attStmt"]["x5c"]  # full attestation, not self
+    details = rejected(p, p.credential, "attestation_aaguid")
+    assert "AAGUID" in details
+    # The matching extension verifies, and so does a certificate without the (optional) one.
+    Pending(client, auth=SoftAuthenticator(aaguid=AAGUID), attestation="packed-x5c").verify()
+    without = SoftAuthenticator(aaguid=AAGUID, omit_certificate_aaguid=True)
+    Pending(client, auth=without, attestation="packed-x5c").verify()
+
+
+def test_backup_state_without_backup_eligibility_is_refused(client: Client) -> None:
+    p = Pending(client, backed_up=True, backup_eligible=False)
+    rejected(p, p.credential, "backup_flags")
+    Pending(client, backed_up=False, backup_eligible=True).verify()
+    Pending(client, backed_up=True, backup_eligible=True).verify()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [{"foo": 1}, {"sig": b"\x00" * 8}, {"alg": -7}, {"x5c": []}, {"": b""}],
+    ids=["unknown-key", "sig", "alg", "empty-x5c", "empty-key"],
+)
+def test_none_attestation_statement_must_be_an_empty_map(client: Client, statement: dict[str, Any]) -> None:
+    """WebAuthn §8.7: `none` attestation's attStmt is `{}`; anything in it is not what a
+    conforming authenticator makes."""
+    p = Pending(client)
+    rejected(p, with_attestation(p.credential, attStmt=statement), "none_attestation_statement")
+    rejected(p, with_attestation(p.credential, attStmt=[]), "none_attestation_statement")
+    p.verify()
