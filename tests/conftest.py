@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from passkeys.config import Settings
+from tests.support import counts
 from tests.support.databases import fresh_database
 from tests.support.servers import Client, running
 
@@ -28,3 +29,12 @@ def settings(database_url: str) -> Settings:
 def client(settings: Settings) -> Iterator[Client]:
     with running(settings) as c:
         yield c
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Fuzz examples and races run (tests/support/counts.py), when this session ran any.
+    if counts.COUNTS:
+        counts.write()
+        terminalreporter.write_sep("-", "robustness counts")
+        for line in counts.lines():
+            terminalreporter.write_line(line)
