@@ -26,11 +26,14 @@ from tests.support.servers import Client, running
 
 
 class Pending:
-    """A user with a started registration and a matching, valid credential."""
+    """A user (a new one unless `user_id` names one) with a started registration and a
+    matching, valid credential."""
 
-    def __init__(self, client: Client, auth: SoftAuthenticator | None = None, **register: Any) -> None:
+    def __init__(
+        self, client: Client, auth: SoftAuthenticator | None = None, *, user_id: str | None = None, **register: Any
+    ) -> None:
         self.client = client
-        self.user_id = client.add_user()
+        self.user_id = user_id or client.add_user()
         started = client.stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=self.user_id))
         self.passkey_id = started.passkey_id
         self.challenge = b64decode(options_of(started)["challenge"])
