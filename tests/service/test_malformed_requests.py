@@ -7,7 +7,9 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
+from tests.service.test_registration_flow import as_struct
 from tests.service.test_verify_failures import Pending, error_info, refused
+from tests.support.mutations import with_client_data
 from tests.support.servers import Client
 
 VERIFY = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"
@@ -69,3 +71,18 @@ def test_undecodable_request_is_logged_once_without_its_bytes(client: Client, ca
     lines = [r for r in caplog.records if r.name == "passkeys.access"]
     assert [(r.method, r.code, r.reason) for r in lines] == [(VERIFY, "INVALID_ARGUMENT", "MALFORMED_REQUEST")]
     assert "secret" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "member", [{"origin": "https://" + "a" * 100_000}, {"type": "x" * 100_000}, {"challenge": "A" * 100_000}]
+)
+def test_error_messages_do_not_echo_huge_input(client: Client, member: dict[str, str]) -> None:
+    """A rejected value is quoted at most in part: grpc-message and the status details travel
+    as headers, and clients refuse headers over 8 KiB (the call would end RESOURCE_EXHAUSTED)."""
+    p = Pending(client)
+    credential = with_client_data(p.credential, **member)
+    err = refused(
+        client, lambda: p.verify(public_key_credential=as_struct(credential)), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert error_info(err).reason == "CREDENTIAL_REJECTED"
+    assert len(err.details()) <= 1_000

@@ -47,3 +47,22 @@ def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
         return out
     finally:
         engine.dispose()
+
+
+class Snapshots:
+    """snapshot() for many calls on one database: one engine, the schema reflected once."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url)
+        self.meta = MetaData()
+        self.meta.reflect(self.engine)
+
+    def take(self) -> dict[str, list[tuple[Any, ...]]]:
+        with self.engine.connect() as conn:
+            return {
+                name: sorted((tuple(r) for r in conn.execute(select(table)).all()), key=repr)
+                for name, table in sorted(self.meta.tables.items())
+            }
+
+    def close(self) -> None:
+        self.engine.dispose()

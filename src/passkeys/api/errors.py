@@ -11,6 +11,9 @@ from grpc_status import rpc_status
 from passkeys import errors
 
 ERROR_DOMAIN = "passkeys"
+# Messages may quote the request (a rejected origin, a user id): bounded, because status and
+# details travel as headers and gRPC clients refuse headers over 8-16 KiB.
+MAX_MESSAGE, MAX_METADATA_VALUE = 500, 200
 
 CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -36,8 +39,13 @@ def status_of(code: grpc.StatusCode, message: str, reason: str, metadata: dict[s
     return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=[detail]))
 
 
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def to_status(error: errors.DomainError) -> grpc.Status:
-    return status_of(code_of(error), error.message, error.reason, {k: str(v) for k, v in error.metadata.items()})
+    metadata = {k: _bounded(str(v), MAX_METADATA_VALUE) for k, v in error.metadata.items()}
+    return status_of(code_of(error), _bounded(error.message, MAX_MESSAGE), error.reason, metadata)
 
 
 def internal_status() -> grpc.Status:
