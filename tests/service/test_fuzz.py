@@ -6,7 +6,7 @@ UNKNOWN), every table unchanged, and the server still answering. A change that l
 credential valid (an unknown JSON member, the backup-eligible flag, ...) may verify: then
 exactly that passkey is READY, and the next examples start on a fresh registration.
 
-PASSKEYS_FUZZ_EXAMPLES (default 25) examples per layer on SQLite, a quarter of that on
+PASSKEYS_FUZZ_EXAMPLES (default 200) examples per layer on SQLite, a quarter of that on
 PostgreSQL; PASSKEYS_FUZZ_DERANDOMIZE=0 draws new examples each run (`make fuzz`).
 """
 
@@ -32,7 +32,7 @@ from tests.support.databases import Snapshots, fresh_database
 from tests.support.mutations import LAYERS, Credential
 from tests.support.servers import Client, running
 
-EXAMPLES = int(os.environ.get("PASSKEYS_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("PASSKEYS_FUZZ_EXAMPLES", "200"))
 DERANDOMIZE = os.environ.get("PASSKEYS_FUZZ_DERANDOMIZE", "1") != "0"
 # What a hostile credential may be answered with; INVALID_ARGUMENT is what we expect of all
 # but the valid ones, the others would be a finding to look at (the test prints the labels).
