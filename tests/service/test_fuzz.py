@@ -133,3 +133,53 @@ def test_mutated_credentials_are_refused_cleanly(target: Target, layer: str) -> 
         target.send(fmt, f"{fmt} {label}", credential)
 
     one()
+
+
+# Any text a protobuf string can carry (valid UTF-8: no lone surrogates), NUL and controls included.
+hostile_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=300) | st.sampled_from(
+    ["", " ", "\x00", "a\x00b", "x" * 201, "x" * 100_000, "../..", "%00", "' OR 1=1 --", "\u202e", "😀" * 60]
+)
+
+
+@pytest.mark.parametrize("rpc", ["register", "register_code", "verify", "list", "remove"])
+def test_hostile_request_fields_are_refused_cleanly(target: Target, rpc: str) -> None:
+    """Ids, names, domains and registration codes of any text: a client error, nothing stored
+    (only a RegisterPasskey the text happens to be valid for may succeed)."""
+    examples = max(EXAMPLES // 4, 10) if target.backend == "sqlite" else max(EXAMPLES // 16, 5)
+    stub = target.client.stub
+    known_user = target.user_id
+
+    @settings(max_examples=examples, deadline=None, derandomize=DERANDOMIZE, suppress_health_check=list(HealthCheck))
+    @given(a=hostile_text, b=hostile_text, known=st.booleans())
+    def one(a: str, b: str, known: bool) -> None:
+        p = target.pending["none"]
+        user_id = known_user if known else a
+        calls = {
+            "register": lambda: stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id, domain=b)),
+            "register_code": lambda: target.client.stub_for(None).RegisterPasskey(
+                pb.RegisterPasskeyRequest(user_id=user_id, code={"id": a, "code": b})
+            ),
+            "verify": lambda: stub.VerifyPasskeyRegistration(
+                p.request(user_id=user_id, passkey_id=p.passkey_id if known else b, passkey_name=b)
+            ),
+            "list": lambda: stub.ListPasskeys(pb.ListPasskeysRequest(user_id=a)),
+            "remove": lambda: stub.RemovePasskey(pb.RemovePasskeyRequest(user_id=user_id, passkey_id=b)),
+        }
+        counts.record("fuzz", f"fields-{rpc}-{target.backend}")
+        before = target.snapshots.take()
+        try:
+            calls[rpc]()
+        except grpc.RpcError as err:
+            allowed = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAUTHENTICATED}
+            assert err.code() in allowed, (rpc, a[:50], b[:50], err.code(), (err.details() or "")[:300])
+            assert err.details() and error_info(err).reason
+            assert target.snapshots.take() == before
+            target.outcomes[f"{rpc} {err.code().name} {error_info(err).reason}"] += 1
+            return
+        target.outcomes[f"{rpc} OK"] += 1
+        if rpc == "verify":  # a valid name: the pending registration is used up
+            target.pending["none"] = target._start("none")
+        else:
+            assert rpc in ("register", "list"), rpc
+
+    one()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf import struct_pb2
+from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.service.test_registration_flow import as_struct
 from tests.service.test_verify_failures import Pending, error_info, refused
@@ -86,3 +87,12 @@ def test_error_messages_do_not_echo_huge_input(client: Client, member: dict[str,
     )
     assert error_info(err).reason == "CREDENTIAL_REJECTED"
     assert len(err.details()) <= 1_000
+
+
+@pytest.mark.parametrize(("code_id", "code"), [("\x00", "0"), ("a\x00b", "abc"), ("abc", "a\x00")])
+def test_registration_code_with_a_nul_is_code_invalid(client: Client, code_id: str, code: str) -> None:
+    """PostgreSQL text cannot hold NUL: looked up as it was, such an id failed as INTERNAL."""
+    user_id = client.add_user()
+    request = pb.RegisterPasskeyRequest(user_id=user_id, code={"id": code_id, "code": code})
+    err = refused(client, lambda: client.stub_for(None).RegisterPasskey(request), grpc.StatusCode.UNAUTHENTICATED)
+    assert error_info(err).reason == "CODE_INVALID"

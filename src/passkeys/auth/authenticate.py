@@ -92,6 +92,8 @@ class Authenticator:
         refused = Unauthenticated("CODE_INVALID", "registration code is invalid")
         if not code_id or not code or len(code_id) > 200 or len(code) > 200:
             raise refused
+        if "\x00" in code_id:  # no id holds one, and PostgreSQL text cannot even be compared with it
+            raise refused
         with self.db.write() as session:
             row = session.get(RegistrationCode, code_id, with_for_update=True)
             if row is None or row.failed_attempts >= MAX_CODE_ATTEMPTS:
