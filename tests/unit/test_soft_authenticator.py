@@ -8,11 +8,12 @@ from typing import Any
 
 import cbor2
 import pytest
+from cryptography import x509
 from webauthn import verify_registration_response
 from webauthn.helpers.exceptions import InvalidBackupFlags, InvalidRegistrationResponse
 from webauthn.helpers.structs import CredentialDeviceType
 
-from tests.support.authenticator import SoftAuthenticator, b64url
+from tests.support.authenticator import FIDO_GEN_CE_AAGUID, SoftAuthenticator, b64url
 
 ORIGIN, RP_ID, CHALLENGE = "https://login.example.com", "login.example.com", b"c" * 32
 AAGUID = bytes(range(16))
@@ -88,6 +89,26 @@ def test_tampered_packed_signature_is_rejected(alg: int) -> None:
     # Flip a byte in the middle: for ES256 that keeps the DER framing intact, so the signature check itself fails.
     middle = len(sig) // 2
     obj["attStmt"]["sig"] = sig[:middle] + bytes([sig[middle] ^ 0x01]) + sig[middle + 1 :]
+    credential["response"]["attestationObject"] = b64url(cbor2.dumps(obj))
+    with pytest.raises(InvalidRegistrationResponse):
+        verify(credential)
+
+
+@pytest.mark.parametrize("alg", [-7, -8, -257])
+def test_packed_x5c_is_full_attestation_with_the_aaguid_extension(alg: int) -> None:
+    auth = SoftAuthenticator(alg=alg, aaguid=AAGUID)
+    credential = auth.register(challenge=CHALLENGE, origin=ORIGIN, rp_id=RP_ID, attestation="packed-x5c")
+    verified = verify(credential)
+    assert (verified.fmt, verified.aaguid) == ("packed", str(uuid.UUID(bytes=AAGUID)))
+    raw = credential["response"]["attestationObject"]
+    statement = cbor2.loads(urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["attStmt"]
+    cert = x509.load_der_x509_certificate(statement["x5c"][0])
+    extension = cert.extensions.get_extension_for_oid(FIDO_GEN_CE_AAGUID).value
+    assert isinstance(extension, x509.UnrecognizedExtension)
+    assert extension.value == b"\x04\x10" + AAGUID
+    # A tampered signature by the attestation key is caught too.
+    statement["sig"] = statement["sig"][:-1] + bytes([statement["sig"][-1] ^ 1])
+    obj = cbor2.loads(urlsafe_b64decode(raw + "=" * (-len(raw) % 4))) | {"attStmt": statement}
     credential["response"]["attestationObject"] = b64url(cbor2.dumps(obj))
     with pytest.raises(InvalidRegistrationResponse):
         verify(credential)
