@@ -104,7 +104,8 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     with (
         fresh_database(request.param, tmp) as url,
-        running(Settings(database_url=url, rp_id=RP_ID, origins=(ORIGIN,), attestation="direct")) as client,
+        # A day's challenges: a long `make fuzz` keeps one pending registration for many minutes.
+        running(Settings(database_url=url, rp_id=RP_ID, origins=(ORIGIN,), challenge_ttl_s=86400)) as client,
     ):
         t = Target(client, request.param)
         yield t
