@@ -3,6 +3,11 @@
 `db.write()` is the unit of work for a change: on SQLite it starts with BEGIN IMMEDIATE so
 that concurrent writers queue on the busy timeout instead of failing on lock upgrade; on
 PostgreSQL the commands lock the user's row (SELECT ... FOR UPDATE) to order its events.
+
+Waits are bounded: by the call's deadline (passkeys.deadline) when it has one, a SQLite busy
+timeout or PostgreSQL lock and statement timeouts set per transaction; a database that cannot
+be reached in PG_CONNECT_TIMEOUT_S, or a pool with no free connection in POOL_TIMEOUT_S, is
+UNAVAILABLE. A write whose deadline has passed is rolled back instead of committed.
 """
 
 from __future__ import annotations
@@ -15,11 +20,24 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from passkeys.errors import Unavailable
+from passkeys import deadline
+from passkeys.errors import DeadlineExceeded, Unavailable
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# A stopped or unreachable PostgreSQL must turn into UNAVAILABLE within seconds, not hang.
+PG_CONNECT_TIMEOUT_S = 3
+POOL_TIMEOUT_S = 3
+# Keepalives notice a peer that vanished (host down, cable cut) on an idle connection.
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
+
+
+def _wait_ms(default_s: float) -> int:
+    """How long a lock may be waited for: up to the call's deadline, at least 1 ms."""
+    left = deadline.remaining()
+    return max(1, int(1000 * (default_s if left is None else min(default_s, left))))
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -40,7 +58,31 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # The busy timeout is how long BEGIN IMMEDIATE queues behind another writer.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {_wait_ms(SQLITE_BUSY_TIMEOUT_S)}")
         conn.exec_driver_sql("BEGIN " + conn.get_execution_options().get("sqlite_begin", "DEFERRED"))
+
+    return engine
+
+
+def _postgres_engine(url: str) -> Engine:
+    # pool_pre_ping: a connection dropped by a database restart is replaced, not used.
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, **PG_KEEPALIVES},
+    )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if deadline.remaining() is not None:
+            # SET LOCAL: only for this transaction; the pooled connection keeps its defaults.
+            ms = _wait_ms(float("inf"))
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
 
     return engine
 
@@ -48,8 +90,7 @@ def _sqlite_engine(url: str) -> Engine:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    # pool_pre_ping: a connection dropped by a database restart is replaced, not used.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=5)
+    return _postgres_engine(url)
 
 
 class Database:
@@ -62,26 +103,38 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        deadline.check()
         with _unavailable_on_connection_errors(), self._read.begin() as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction committed once at the end, rolled back on any error."""
+        """A transaction committed once at the end, rolled back on any error, and rolled back
+        too when the call's deadline has passed (the client has been told it failed)."""
+        deadline.check()
         with _unavailable_on_connection_errors(), self._write.begin() as session:
             yield session
+            session.flush()
+            deadline.check(deadline.COMMIT_MARGIN_S)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+def _unavailable() -> Unavailable:
+    return Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable, retry later")
+
+
 @contextmanager
 def _unavailable_on_connection_errors() -> Iterator[None]:
+    # A lock or statement timeout, or a busy database, at the call's deadline is the deadline.
     try:
         yield
-    except OperationalError as exc:
-        raise Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable, retry later") from exc
+    except (OperationalError, PoolTimeout) as exc:
+        if deadline.expired():
+            raise DeadlineExceeded("DEADLINE_EXCEEDED", "the call's deadline passed; nothing was changed") from exc
+        raise _unavailable() from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable, retry later") from exc
+            raise _unavailable() from exc
         raise
