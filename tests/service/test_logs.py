@@ -107,7 +107,9 @@ def test_one_line_per_call_and_no_secrets(database_url: str, tmp_path: Path) -> 
         lines = server.log_lines()
 
     access = [line for line in lines if line.get("logger") == "passkeys.access"]
-    assert [(a["method"], a["code"]) for a in access] == [(m if m.startswith("/") else SERVICE + m, c) for m, c, _ in calls]
+    assert [(a["method"], a["code"]) for a in access] == [
+        (m if m.startswith("/") else SERVICE + m, c) for m, c, _ in calls
+    ]
     for line, (_, _, ids) in zip(access, calls, strict=True):
         assert line["msg"] == "call"
         assert isinstance(line["latency_ms"], float | int) and line["latency_ms"] >= 0

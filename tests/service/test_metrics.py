@@ -84,9 +84,10 @@ def test_calls_latency_and_verification_failures_are_counted(tmp_path: Path) -> 
     failures = "passkeys_verification_failures_total"
     assert delta(before, after, failures, reason="CREDENTIAL_REJECTED", check="user_verification") == 2
     assert delta(before, after, failures, reason="PASSKEY_ALREADY_VERIFIED", check="") == 1
-    assert sum(v for (n, _), v in after.items() if n == failures) - sum(
-        v for (n, _), v in before.items() if n == failures
-    ) == 3
+    assert (
+        sum(v for (n, _), v in after.items() if n == failures) - sum(v for (n, _), v in before.items() if n == failures)
+        == 3
+    )
 
 
 def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
