@@ -8,7 +8,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 GOOGLEAPIS := third_party/googleapis
 PYTEST_ARGS ?=
 
-.PHONY: setup run migrate test lint lint-proto generate web clean
+.PHONY: setup run migrate test crash-test lint lint-proto generate web clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,11 @@ lint-proto: setup
 
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# More kill -9 rounds than `make test` runs (2 per backend): make crash-test CRASHES=25
+CRASHES ?= 10
+crash-test: setup
+	PASSKEYS_TEST_CRASHES=$(CRASHES) $(PY) -m pytest tests/service/test_crash.py -q -s
 
 # Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
 # type the server puts in status details, so REST error bodies can print them).

@@ -51,6 +51,7 @@ class ServerProcess:
 
     def start(self) -> None:
         assert self.proc is None, "already running"
+        self._close_channel()  # the last run's, kept open so clients of a killed server see errors
         self.starts += 1
         self.log_path = self.workdir / f"server-{self.starts}.log"
         with self.log_path.open("wb") as log:
@@ -116,7 +117,6 @@ class ServerProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
         self.proc = None
-        self._close_channel()
 
     def stop(self) -> int:
         """SIGTERM (graceful); the exit status."""
