@@ -96,6 +96,10 @@ def _postgres_engine(url: str, watchdog: Watchdog) -> Engine:
             raise DisconnectionError(str(exc)) from exc
         watchdog.attach(dbapi_conn)
 
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
+        watchdog.detach(dbapi_conn)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Only for the service's transactions (migrations may take long), local to this

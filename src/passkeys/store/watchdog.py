@@ -62,6 +62,14 @@ class Watchdog:
             if guard is not None:
                 guard.connection = dbapi_connection
 
+    def detach(self, dbapi_connection: Any) -> None:
+        """Called on checkin: a connection back in the pool (maybe soon another thread's) is
+        never cut for this thread's guard."""
+        with self._lock:
+            guard = self._guards.get(threading.get_ident())
+            if guard is not None and guard.connection is dbapi_connection:
+                guard.connection = None
+
     def _ensure_thread(self) -> None:
         if self._thread is None:
             with self._lock:
@@ -72,12 +80,13 @@ class Watchdog:
     def _run(self) -> None:
         while not self._stopped.wait(TICK_S):
             now = time.monotonic()
+            # Under the lock, so that a connection detached on checkin is never cut afterwards
+            # (shutting a socket down does not block).
             with self._lock:
-                late = [g for g in self._guards.values() if g.until <= now and not g.fired and g.connection]
-                for guard in late:
-                    guard.fired = True
-            for guard in late:
-                _cut(guard.connection)
+                for guard in self._guards.values():
+                    if guard.until <= now and not guard.fired and guard.connection is not None:
+                        guard.fired = True
+                        _cut(guard.connection)
 
     def stop(self) -> None:
         self._stopped.set()
