@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +23,20 @@ from tests.support.authenticator import SoftAuthenticator
 from tests.support.process import ServerProcess, server_process
 
 CRASHES = int(os.environ.get("PASSKEYS_TEST_CRASHES", "2"))
-USERS, PASSKEYS_PER_USER, CLIENT_THREADS = 6, 20, 8
-KILL_AFTER_OK = 40  # of the round's 120 verifies
+USERS, PASSKEYS_PER_USER, CLIENT_THREADS, REGISTER_THREADS = 6, 20, 8, 2
+# The kill lands after this many verifies of the round's 120 answered OK: a different point
+# each round (seeded, printed on failure).
+KILL_AFTER_OK = (10, 90)
 READY_FIELDS = ("credential_id", "public_key", "sign_count", "aaguid", "attestation_format", "name", "verified_at")
 
 
 @dataclass
 class Round:
     pending: list[tuple[str, pb.VerifyPasskeyRegistrationRequest]]
+    kill_after_ok: int
     answered_ok: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)  # passkey id -> status code name
+    registered_ok: set[str] = field(default_factory=set)  # RegisterPasskey calls beside the verifies
 
 
 def prepare(server: ServerProcess) -> list[tuple[str, pb.VerifyPasskeyRegistrationRequest]]:
@@ -60,7 +65,8 @@ def prepare(server: ServerProcess) -> list[tuple[str, pb.VerifyPasskeyRegistrati
 
 
 def load_then_kill(server: ServerProcess, work: Round) -> None:
-    """Client threads verify the round's passkeys; the server is killed mid-load."""
+    """Client threads verify the round's passkeys while others start new registrations of the
+    same users (so that their events interleave); the server is killed mid-load."""
     todo: queue.Queue[tuple[str, pb.VerifyPasskeyRegistrationRequest]] = queue.Queue()
     for item in work.pending:
         todo.put(item)
@@ -82,21 +88,41 @@ def load_then_kill(server: ServerProcess, work: Round) -> None:
                 continue
             with lock:
                 work.answered_ok.add(passkey_id)
-                if len(work.answered_ok) >= KILL_AFTER_OK:
+                if len(work.answered_ok) >= work.kill_after_ok:
                     enough.set()
 
+    users = sorted({request.user_id for _, request in work.pending})
+    killed = threading.Event()
+
+    def registrar(n: int) -> None:
+        while not killed.is_set():
+            try:
+                started = stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=users[n % len(users)]), timeout=20)
+            except grpc.RpcError:
+                return
+            n += 1
+            with lock:
+                work.registered_ok.add(started.passkey_id)
+
     threads = [threading.Thread(target=client) for _ in range(CLIENT_THREADS)]
+    threads += [threading.Thread(target=registrar, args=(n,)) for n in range(REGISTER_THREADS)]
     for t in threads:
         t.start()
     assert enough.wait(60), f"load too slow: {len(work.answered_ok)} OK, failures {work.failed}"
     server.kill()
+    killed.set()
     for t in threads:
         t.join(60)
     assert 0 < len(work.answered_ok) < len(work.pending), "the kill did not land mid-load"
 
 
-def check_consistent(url: str, answered_ok: set[str]) -> dict[str, int]:
+def check_consistent(url: str, answered_ok: set[str], registered_ok: set[str] = frozenset()) -> dict[str, int]:
     passkeys = {p["id"]: p for p in rows(url, "SELECT * FROM passkeys")}
+    added = [e["payload"] for e in rows(url, "SELECT payload FROM events WHERE type = 'user.human.passkey.added'")]
+    added_events = {(p if isinstance(p, dict) else json.loads(p))["passkey_id"] for p in added}
+    for passkey_id in registered_ok:
+        assert passkey_id in passkeys and passkey_id in added_events, f"registration answered OK is lost: {passkey_id}"
+    assert set(passkeys) <= added_events, "a passkey without its added event"
     payloads = [
         e["payload"] for e in rows(url, "SELECT payload FROM events WHERE type = 'user.human.passkey.verified'")
     ]
@@ -127,14 +153,18 @@ def check_consistent(url: str, answered_ok: set[str]) -> dict[str, int]:
 
 
 def test_kill_9_under_load_loses_nothing_and_half_stores_nothing(database_url: str, tmp_path: Path) -> None:
-    survived = 0
+    seed = int(os.environ.get("PASSKEYS_TEST_CRASH_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    print(f"PASSKEYS_TEST_CRASH_SEED={seed}")  # shown with a failure, to replay its kill points
+    survived = registered = 0
     committed_unanswered = answered = refused = 0
     with server_process(database_url, tmp_path) as server:
         for _ in range(CRASHES):
-            work = Round(prepare(server))
+            work = Round(prepare(server), kill_after_ok=rng.randint(*KILL_AFTER_OK))
             load_then_kill(server, work)
             server.start()  # same database, same token file: migrations again, no first-admin again
-            state = check_consistent(database_url, work.answered_ok)
+            state = check_consistent(database_url, work.answered_ok, work.registered_ok)
+            registered += len(work.registered_ok)
             ready_now = {
                 r["id"]
                 for r in rows(database_url, "SELECT id FROM passkeys WHERE state = 2")
@@ -143,7 +173,7 @@ def test_kill_9_under_load_loses_nothing_and_half_stores_nothing(database_url: s
             committed_unanswered += len(ready_now - work.answered_ok)
             answered += len(work.answered_ok)
             refused += len(work.failed)
-            assert set(work.failed.values()) <= {"UNAVAILABLE", "CANCELLED"}, work.failed
+            assert set(work.failed.values()) <= {"UNAVAILABLE", "CANCELLED"}, (seed, work.failed)
             # The rest can be finished: no stuck lock, no pending passkey spoiled by the crash.
             for passkey_id, request in work.pending:
                 if passkey_id not in ready_now:
@@ -154,7 +184,8 @@ def test_kill_9_under_load_loses_nothing_and_half_stores_nothing(database_url: s
         if make_url(database_url).drivername.startswith("sqlite"):
             assert rows(database_url, "PRAGMA integrity_check") == [{"integrity_check": "ok"}]
     print(
-        f"crashes survived: {survived}; verifies answered OK before the kills: {answered}, failed by them: "
-        f"{refused}, of which committed all the same: {committed_unanswered}"
+        f"crashes survived: {survived} (seed {seed}); verifies answered OK before the kills: {answered}, failed "
+        f"by them: {refused}, of which committed all the same: {committed_unanswered}; registrations beside "
+        f"them: {registered}"
     )
     assert survived == CRASHES
