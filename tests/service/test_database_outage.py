@@ -4,6 +4,9 @@ done is left, and the service recovers by itself when the database is back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -114,3 +117,25 @@ def test_a_hung_database_is_unavailable_quickly_then_recovers(proxied) -> None:
     eventually(lambda: stub.ListPasskeys(pb.ListPasskeysRequest(user_id=user_id), timeout=10))
     stub.VerifyPasskeyRegistration(verify, timeout=10)
     assert rows(direct, "SELECT state FROM passkeys WHERE id = :id", id=started.passkey_id) == [{"state": 2}]
+
+
+@pytest.mark.parametrize("outage", ["down", "hung"])
+def test_serve_with_the_database_unreachable_says_so_and_exits(tmp_path, outage: str) -> None:
+    with fresh_database("postgres", tmp_path) as direct, tcp_proxy(("127.0.0.1", 5432)) as proxy:
+        proxy.down() if outage == "down" else proxy.freeze()
+        url = make_url(direct).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PASSKEYS_")}
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "passkeys", "serve"],
+            env={**env, "PASSKEYS_DATABASE_URL": url, "PASSKEYS_GRPC_ADDR": "127.0.0.1:0", "PASSKEYS_METRICS_ADDR": ""},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        took = time.monotonic() - started
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("passkeys: cannot reach the database:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < 15  # the connect timeout (3 s), maybe twice, plus the start of Python
