@@ -13,9 +13,16 @@ from contextlib import contextmanager
 import grpc
 import psycopg
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from zitadel.user.v2 import user_service_pb2 as pb
 
+from passkeys import deadline
+from passkeys.commands.events import now
+from passkeys.errors import DeadlineExceeded
+from passkeys.store.db import Database
+from passkeys.store.migrate import upgrade
+from passkeys.store.models import Organization
 from tests.conftest import ORIGIN, RP_ID
 from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows
 from tests.support.authenticator import SoftAuthenticator
@@ -104,3 +111,20 @@ def test_the_server_gives_up_the_lock_wait_at_the_deadline(client: Client, caplo
         assert len(lines) == 1, "the handler was still waiting on the lock"
     assert lines[0].code == "DEADLINE_EXCEEDED"
     assert lines[0].latency_ms < (CLIENT_DEADLINE_S + 0.5) * 1000
+
+
+def test_a_write_whose_deadline_passes_before_its_commit_is_rolled_back(database_url: str) -> None:
+    """The rule under the tests above, on the store itself: no commit after the deadline, even
+    when nothing waited on a lock (here the work itself is slow)."""
+    db = Database(database_url)
+    try:
+        upgrade(db.engine)
+        with deadline.bounded(0.2), pytest.raises(DeadlineExceeded), db.write() as session:
+            session.add(Organization(id="late", name="late", domain="late.example", created_at=now()))
+            time.sleep(0.3)
+        with deadline.bounded(5), db.write() as session:
+            session.add(Organization(id="in-time", name="in time", domain="in-time.example", created_at=now()))
+        with db.read() as session:
+            assert session.scalars(select(Organization.id)).all() == ["in-time"]
+    finally:
+        db.dispose()
