@@ -5,9 +5,10 @@ that concurrent writers queue on the busy timeout instead of failing on lock upg
 PostgreSQL the commands lock the user's row (SELECT ... FOR UPDATE) to order its events.
 
 Waits are bounded: by the call's deadline (passkeys.deadline) when it has one, a SQLite busy
-timeout or PostgreSQL lock and statement timeouts set per transaction; a database that cannot
-be reached in PG_CONNECT_TIMEOUT_S, or a pool with no free connection in POOL_TIMEOUT_S, is
-UNAVAILABLE. A write whose deadline has passed is rolled back instead of committed.
+timeout or PostgreSQL lock and statement timeouts set per transaction (PG_TRANSACTION_TIMEOUT_S
+at most); a database that cannot be reached in PG_CONNECT_TIMEOUT_S, or a pool with no free
+connection in POOL_TIMEOUT_S, is UNAVAILABLE, and so is a hung one, whose connection the
+watchdog cuts. A write whose deadline has passed is rolled back instead of committed.
 """
 
 from __future__ import annotations
