@@ -9,7 +9,7 @@ GOOGLEAPIS := third_party/googleapis
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 2000
 
-.PHONY: setup run migrate test fuzz lint lint-proto generate web clean
+.PHONY: setup run migrate test fuzz crash-test lint lint-proto generate web clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,11 @@ test: setup lint
 # FUZZ_EXAMPLES per mutation layer on SQLite, a quarter of that on PostgreSQL.
 fuzz: setup
 	PASSKEYS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PASSKEYS_FUZZ_DERANDOMIZE=0 $(PY) -m pytest tests/service/test_fuzz.py $(PYTEST_ARGS)
+
+# More kill -9 rounds than `make test` runs (2 per backend): make crash-test CRASHES=25
+CRASHES ?= 10
+crash-test: setup
+	PASSKEYS_TEST_CRASHES=$(CRASHES) $(PY) -m pytest tests/service/test_crash.py -q -s
 
 # Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
 # type the server puts in status details, so REST error bodies can print them).

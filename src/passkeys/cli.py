@@ -67,6 +67,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"passkeys: bad setting: {exc}", file=sys.stderr)
         return 2
     logs.setup(settings.log_level)
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return _command(args, settings)
+    except OperationalError as exc:
+        # Unreachable at start (down, wrong host, refused): say so, not a traceback.
+        print(f"passkeys: cannot reach the database: {exc.orig or exc}".strip(), file=sys.stderr)
+        return 1
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here so that `--help` and config errors need no gRPC stubs or database.
     from passkeys import server
 

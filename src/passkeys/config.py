@@ -59,6 +59,12 @@ class Settings:
     jwks_path: str | None = None
     jwks_url: str | None = None
     link_url_template: str = DEFAULT_LINK_URL_TEMPLATE
+    # Prometheus /metrics listen address; empty: no metrics endpoint.
+    metrics_addr: str = "127.0.0.1:9464"
+    # A connection is closed after this age (GOAWAY, then `connection_grace_s` for calls in
+    # flight): a client that trickles a request cannot hold a worker thread longer.
+    max_connection_age_s: int = 120
+    connection_grace_s: int = 10
 
 
 def _origin(var: str, value: str) -> str:
@@ -196,6 +202,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     link_template = get("PASSKEYS_LINK_URL_TEMPLATE", d.link_url_template).strip()
     if urlsplit(link_template).scheme not in ("http", "https"):
         raise ConfigError(f"PASSKEYS_LINK_URL_TEMPLATE: {link_template!r} is not an http(s) URL")
+    metrics_addr = get("PASSKEYS_METRICS_ADDR", d.metrics_addr).strip()
+    if metrics_addr:
+        metrics_addr = _host_port("PASSKEYS_METRICS_ADDR", metrics_addr)
     return Settings(
         database_url=database_url,
         grpc_addr=grpc_addr,
@@ -224,4 +233,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwks_path=jwks_path,
         jwks_url=jwks_url,
         link_url_template=link_template,
+        metrics_addr=metrics_addr,
+        max_connection_age_s=_int(
+            "PASSKEYS_MAX_CONNECTION_AGE_S",
+            get("PASSKEYS_MAX_CONNECTION_AGE_S", str(d.max_connection_age_s)),
+            low=1,
+            high=86400,
+        ),
+        connection_grace_s=_int(
+            "PASSKEYS_CONNECTION_GRACE_S",
+            get("PASSKEYS_CONNECTION_GRACE_S", str(d.connection_grace_s)),
+            low=0,
+            high=3600,
+        ),
     )

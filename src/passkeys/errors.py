@@ -41,3 +41,7 @@ class Unauthenticated(DomainError):
 
 class Unavailable(DomainError):
     """A dependency (the database) is down or busy; retrying later may succeed."""
+
+
+class DeadlineExceeded(DomainError):
+    """The call's deadline passed before the change could be committed: nothing was changed."""

@@ -168,6 +168,11 @@ def run(settings: Settings) -> int:
     grpc_listen = resolve(settings.grpc_addr)
     http_listen = resolve(settings.http_addr)
     running = server.start(settings)
+    try:
+        metrics_at = server.start_metrics(settings)
+    except OSError:
+        running.stop()
+        raise
     grpc_at = Address(grpc_listen.host, running.port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -188,6 +193,7 @@ def run(settings: Settings) -> int:
                     "grpc_addr": f"{grpc_at.host}:{grpc_at.port}",
                     "http_addr": http_at,
                     "envoy_admin": f"127.0.0.1:{proxy.admin_port}",
+                    **metrics_at,
                     "rp_id": settings.rp_id,
                 },
             )

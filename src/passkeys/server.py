@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
+from passkeys.api import metrics
 from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
@@ -30,6 +31,21 @@ SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_
 # a bigger message is refused by gRPC before it is parsed.
 MAX_RECEIVE_BYTES = MAX_CREDENTIAL_JSON + 64 * 1024
 SHUTDOWN_GRACE_S = 10
+# Ping an idle client every 60 s and drop it if it does not answer within 20 s.
+KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
+
+
+def server_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        ("grpc.so_reuseport", 0),
+        # A sync server waits for a request's last byte on a worker thread: a client trickling
+        # bytes holds that thread until its connection is closed, at most age + grace.
+        ("grpc.max_connection_age_ms", settings.max_connection_age_s * 1000),
+        ("grpc.max_connection_age_grace_ms", settings.connection_grace_s * 1000),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+    ]
 
 
 @dataclass
@@ -68,10 +84,7 @@ def start(settings: Settings, db: Database | None = None) -> RunningServer:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
         interceptors=[ErrorsAndAccessLog()],
-        options=[
-            ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
-            ("grpc.so_reuseport", 0),
-        ],
+        options=server_options(settings),
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
     authn = Authenticator(db, jwt_verifier(settings))
@@ -91,11 +104,20 @@ def start(settings: Settings, db: Database | None = None) -> RunningServer:
     return RunningServer(server=server, port=port, db=db, health=health_servicer)
 
 
+def start_metrics(settings: Settings) -> dict[str, str]:
+    """The in-process /metrics endpoint (single process), for the `serving` log line."""
+    if not settings.metrics_addr:
+        return {}
+    port = metrics.start_metrics_http(settings.metrics_addr)
+    return {"metrics_addr": f"{settings.metrics_addr.rpartition(':')[0]}:{port}"}
+
+
 def serve(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then finish calls in flight (graceful shutdown)."""
     running = start(settings)
     host = settings.grpc_addr.rpartition(":")[0]
-    log.info("serving", extra={"grpc_addr": f"{host}:{running.port}", "rp_id": settings.rp_id})
+    where = {"grpc_addr": f"{host}:{running.port}", **start_metrics(settings)}
+    log.info("serving", extra={**where, "rp_id": settings.rp_id})
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

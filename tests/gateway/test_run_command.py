@@ -24,7 +24,11 @@ from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 from tests.support.gateway import HEADERS
 
 READY = re.compile(r"gRPC on (\S+); REST and grpc-web on http://(\S+) ")
-LOOPBACK_PORTS = {"PASSKEYS_GRPC_ADDR": "127.0.0.1:0", "PASSKEYS_HTTP_ADDR": "127.0.0.1:0"}
+LOOPBACK_PORTS = {
+    "PASSKEYS_GRPC_ADDR": "127.0.0.1:0",
+    "PASSKEYS_HTTP_ADDR": "127.0.0.1:0",
+    "PASSKEYS_METRICS_ADDR": "127.0.0.1:0",
+}
 
 
 class Run:

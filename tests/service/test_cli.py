@@ -28,7 +28,8 @@ def free_port() -> int:
 def passkeys(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "passkeys", *args],
-        env={**os.environ, **env},
+        # Metrics on any free port: parallel runs must not collide on the default 9464.
+        env={**os.environ, "PASSKEYS_METRICS_ADDR": "127.0.0.1:0", **env},
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

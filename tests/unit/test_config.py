@@ -42,6 +42,20 @@ def test_values_are_parsed() -> None:
     assert s.algorithms == (-7,)
 
 
+def test_metrics_and_connection_limits() -> None:
+    d = load_settings({})
+    assert (d.metrics_addr, d.max_connection_age_s, d.connection_grace_s) == ("127.0.0.1:9464", 120, 10)
+    s = load_settings(
+        {
+            "PASSKEYS_METRICS_ADDR": " 0.0.0.0:9100 ",
+            "PASSKEYS_MAX_CONNECTION_AGE_S": "30",
+            "PASSKEYS_CONNECTION_GRACE_S": "0",
+        }
+    )
+    assert (s.metrics_addr, s.max_connection_age_s, s.connection_grace_s) == ("0.0.0.0:9100", 30, 0)
+    assert load_settings({"PASSKEYS_METRICS_ADDR": ""}).metrics_addr == ""  # off
+
+
 @pytest.mark.parametrize(
     ("var", "value"),
     [
@@ -56,6 +70,9 @@ def test_values_are_parsed() -> None:
         ("PASSKEYS_HTTP_ADDR", "8080"),
         ("PASSKEYS_HTTP_ADDR", "127.0.0.1:http"),
         ("PASSKEYS_GRPC_ADDR", "127.0.0.1:70000"),
+        ("PASSKEYS_METRICS_ADDR", "9464"),
+        ("PASSKEYS_MAX_CONNECTION_AGE_S", "0"),
+        ("PASSKEYS_CONNECTION_GRACE_S", "-1"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, value: str) -> None:

@@ -1,6 +1,7 @@
 """Around every unary call: request bytes that are no protobuf refused as the client's fault,
-domain errors mapped to status (api/errors.py), anything else an INTERNAL with its traceback
-logged, and one structured log line per call."""
+the call's deadline made known to the store (passkeys.deadline), domain errors mapped to status
+(api/errors.py), anything else an INTERNAL with its traceback logged, one structured log line
+per call, and its metrics (api/metrics.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
+from passkeys import deadline
 from passkeys.api import errors as api_errors
+from passkeys.api import metrics
 from passkeys.errors import DomainError, InvalidArgument
 
 log = logging.getLogger("passkeys.access")
@@ -23,13 +26,19 @@ log = logging.getLogger("passkeys.access")
 logged_caller: ContextVar[str | None] = ContextVar("logged_caller", default=None)
 
 
-def _ids(request: Any) -> dict[str, str]:
-    # Only identifiers: never the credential, code or token fields.
-    out = {}
-    for name in ("user_id", "passkey_id"):
-        value = getattr(request, name, None)
-        if isinstance(value, str) and value:
-            out[name] = value[:200]
+# grpc reports "no deadline" as a remaining time of centuries.
+_NO_DEADLINE_S = 10 * 365 * 24 * 3600
+
+
+def _ids(*messages: Any) -> dict[str, str]:
+    # Only identifiers: never the credential, code or token fields. The request's, else the
+    # response's (AddHumanUser's new user_id, RegisterPasskey's new passkey_id).
+    out: dict[str, str] = {}
+    for message in messages:
+        for name in ("user_id", "passkey_id"):
+            value = getattr(message, name, None)
+            if name not in out and isinstance(value, str) and value:
+                out[name] = value[:200]
     return out
 
 
@@ -62,6 +71,11 @@ def _malformed(request: _Undecodable) -> InvalidArgument:
     )
 
 
+def _remaining(context: grpc.ServicerContext) -> float | None:
+    left = context.time_remaining()
+    return None if left is None or left > _NO_DEADLINE_S else left
+
+
 class ErrorsAndAccessLog(grpc.ServerInterceptor):
     def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler], details: grpc.HandlerCallDetails
@@ -77,12 +91,18 @@ class ErrorsAndAccessLog(grpc.ServerInterceptor):
             logged_caller.set(None)
             code = grpc.StatusCode.OK
             reason = ""
+            error: DomainError | None = None
+            response = None
             try:
                 if isinstance(request, _Undecodable):
                     raise _malformed(request)
-                return inner(request, context)
+                with deadline.bounded(_remaining(context)):
+                    response = inner(request, context)
+                    if deadline.expired():  # gRPC has told the client so; a read may end late
+                        code = grpc.StatusCode.DEADLINE_EXCEEDED
+                return response
             except DomainError as exc:
-                code, reason = api_errors.code_of(exc), exc.reason
+                code, reason, error = api_errors.code_of(exc), exc.reason, exc
                 context.abort_with_status(api_errors.to_status(exc))
             except Exception:
                 if context.code() is not None:  # an abort from inside: already a status
@@ -92,14 +112,16 @@ class ErrorsAndAccessLog(grpc.ServerInterceptor):
                 log.exception("unhandled error", extra={"method": method})
                 context.abort_with_status(api_errors.internal_status())
             finally:
+                seconds = time.perf_counter() - start
+                metrics.record_call(method, code, seconds, error)
                 log.info(
                     "call",
                     extra={
                         "method": method,
                         "code": code.name,
                         **({"reason": reason} if reason else {}),
-                        "latency_ms": round((time.perf_counter() - start) * 1000, 3),
-                        **_ids(request),
+                        "latency_ms": round(seconds * 1000, 3),
+                        **_ids(request, response),
                         **({"caller": who} if (who := logged_caller.get()) else {}),
                     },
                 )

@@ -3,6 +3,12 @@
 `db.write()` is the unit of work for a change: on SQLite it starts with BEGIN IMMEDIATE so
 that concurrent writers queue on the busy timeout instead of failing on lock upgrade; on
 PostgreSQL the commands lock the user's row (SELECT ... FOR UPDATE) to order its events.
+
+Waits are bounded: by the call's deadline (passkeys.deadline) when it has one, a SQLite busy
+timeout or PostgreSQL lock and statement timeouts set per transaction (PG_TRANSACTION_TIMEOUT_S
+at most); a database that cannot be reached in PG_CONNECT_TIMEOUT_S, or a pool with no free
+connection in POOL_TIMEOUT_S, is UNAVAILABLE, and so is a hung one, whose connection the
+watchdog cuts. A write whose deadline has passed is rolled back instead of committed.
 """
 
 from __future__ import annotations
@@ -14,12 +20,32 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from passkeys.errors import Unavailable
+from passkeys import deadline
+from passkeys.errors import DeadlineExceeded, Unavailable
+from passkeys.store.watchdog import Watchdog
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# A stopped or unreachable PostgreSQL must turn into UNAVAILABLE within seconds, not hang.
+PG_CONNECT_TIMEOUT_S = 3
+POOL_TIMEOUT_S = 3
+# The longest a PostgreSQL transaction may take without a deadline (lock waits included);
+# a hung connection is cut WATCHDOG_GRACE_S after that.
+PG_TRANSACTION_TIMEOUT_S = 5
+WATCHDOG_GRACE_S = 1.0
+# A ping answers in milliseconds; a connection that does not within this is replaced.
+PING_TIMEOUT_S = 1.0
+# Keepalives notice a peer that vanished (host down, cable cut) on an idle connection.
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
+
+
+def _wait_ms(default_s: float) -> int:
+    """How long a lock may be waited for: up to the call's deadline, at least 1 ms."""
+    left = deadline.remaining()
+    return max(1, int(1000 * (default_s if left is None else min(default_s, left))))
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -40,48 +66,111 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # The busy timeout is how long BEGIN IMMEDIATE queues behind another writer.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {_wait_ms(SQLITE_BUSY_TIMEOUT_S)}")
         conn.exec_driver_sql("BEGIN " + conn.get_execution_options().get("sqlite_begin", "DEFERRED"))
 
     return engine
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    # pool_pre_ping: a connection dropped by a database restart is replaced, not used.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=5)
+def _postgres_engine(url: str, watchdog: Watchdog) -> Engine:
+    engine = create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, **PG_KEEPALIVES},
+    )
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        # Our own pre-ping, under the watchdog (SQLAlchemy's pool_pre_ping runs before any
+        # event, where a hung connection could not be cut): a connection dropped by a
+        # database restart is replaced, not used.
+        if not watchdog.guarded():
+            return
+        try:
+            with watchdog.guard(PING_TIMEOUT_S):
+                watchdog.attach(dbapi_conn)
+                engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(str(exc)) from exc
+        watchdog.attach(dbapi_conn)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
+        watchdog.detach(dbapi_conn)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Only for the service's transactions (migrations may take long), local to this
+        # transaction: the pooled connection keeps its defaults.
+        if not watchdog.guarded():
+            return
+        ms = str(_wait_ms(PG_TRANSACTION_TIMEOUT_S))
+        conn.exec_driver_sql(
+            "SELECT set_config('lock_timeout', %(ms)s, true), set_config('statement_timeout', %(ms)s, true)",
+            {"ms": ms},
+        )
+
+    return engine
 
 
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.watchdog = Watchdog()
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url, self.watchdog)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
 
     @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """SQLite is a local file: its waits are bounded by the busy timeout alone."""
+        if self.is_sqlite:
+            yield
+            return
+        left = deadline.remaining()
+        limit = PG_TRANSACTION_TIMEOUT_S if left is None else min(PG_TRANSACTION_TIMEOUT_S, max(left, 0))
+        with self.watchdog.guard(limit + WATCHDOG_GRACE_S):
+            yield
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
-        with _unavailable_on_connection_errors(), self._read.begin() as session:
+        deadline.check()
+        with _unavailable_on_connection_errors(), self._guarded(), self._read.begin() as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction committed once at the end, rolled back on any error."""
-        with _unavailable_on_connection_errors(), self._write.begin() as session:
+        """A transaction committed once at the end, rolled back on any error, and rolled back
+        too when the call's deadline has passed (the client has been told it failed)."""
+        deadline.check()
+        with _unavailable_on_connection_errors(), self._guarded(), self._write.begin() as session:
             yield session
+            session.flush()
+            deadline.check(deadline.COMMIT_MARGIN_S)
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.watchdog.stop()
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable, retry later")
 
 
 @contextmanager
 def _unavailable_on_connection_errors() -> Iterator[None]:
+    # A lock or statement timeout, or a busy database, at the call's deadline is the deadline.
     try:
         yield
-    except OperationalError as exc:
-        raise Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable, retry later") from exc
+    except (OperationalError, PoolTimeout) as exc:
+        if deadline.expired():
+            raise DeadlineExceeded("DEADLINE_EXCEEDED", "the call's deadline passed; nothing was changed") from exc
+        raise _unavailable() from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable, retry later") from exc
+            raise _unavailable() from exc
         raise

@@ -1,0 +1,98 @@
+"""Prometheus metrics over real HTTP from `passkeys serve`: counts move by exactly the calls
+made, and a refused verification is counted with its reason and failed check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from zitadel.user.v2 import user_service_pb2 as pb
+
+from tests.conftest import ORIGIN, RP_ID
+from tests.service.test_registration_flow import as_struct, b64decode, options_of
+from tests.support.authenticator import SoftAuthenticator
+from tests.support.process import server_process
+
+SERVICE = "/zitadel.user.v2.UserService/"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(port: int) -> Samples:
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert response.status_code == 200
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_calls_latency_and_verification_failures_are_counted(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'passkeys.db'}"
+    with server_process(url, tmp_path, PASSKEYS_METRICS_ADDR="127.0.0.1:0") as server:
+        assert server.metrics_port
+        before = scrape(server.metrics_port)
+        stub = server.stub
+        user_id = stub.AddHumanUser(
+            pb.AddHumanUserRequest(profile={"given_name": "A", "family_name": "B"}, email={"email": "a@b.io"})
+        ).user_id
+        started = stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id))
+        challenge = b64decode(options_of(started)["challenge"])
+        auth = SoftAuthenticator()
+
+        def verify(**register: object) -> None:
+            credential = auth.register(challenge=challenge, origin=ORIGIN, rp_id=RP_ID, **register)
+            stub.VerifyPasskeyRegistration(
+                pb.VerifyPasskeyRegistrationRequest(
+                    user_id=user_id,
+                    passkey_id=started.passkey_id,
+                    public_key_credential=as_struct(credential),
+                    passkey_name="k",
+                )
+            )
+
+        for _ in range(2):
+            with pytest.raises(grpc.RpcError) as err:
+                verify(user_verified=False)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        verify()
+        with pytest.raises(grpc.RpcError) as err:
+            verify()
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        after = scrape(server.metrics_port)
+
+    calls = "passkeys_grpc_calls_total"
+    verify_method = SERVICE + "VerifyPasskeyRegistration"
+    assert delta(before, after, calls, method=SERVICE + "AddHumanUser", code="OK") == 1
+    assert delta(before, after, calls, method=SERVICE + "RegisterPasskey", code="OK") == 1
+    assert delta(before, after, calls, method=verify_method, code="INVALID_ARGUMENT") == 2
+    assert delta(before, after, calls, method=verify_method, code="OK") == 1
+    assert delta(before, after, calls, method=verify_method, code="FAILED_PRECONDITION") == 1
+    assert delta(before, after, "passkeys_grpc_call_duration_seconds_count", method=verify_method) == 4
+    assert delta(before, after, "passkeys_grpc_call_duration_seconds_sum", method=verify_method) > 0
+    # Every observation lands in the +Inf bucket, and the histogram's buckets are cumulative.
+    inf = delta(before, after, "passkeys_grpc_call_duration_seconds_bucket", method=verify_method, le="+Inf")
+    assert inf == 4
+    failures = "passkeys_verification_failures_total"
+    assert delta(before, after, failures, reason="CREDENTIAL_REJECTED", check="user_verification") == 2
+    assert delta(before, after, failures, reason="PASSKEY_ALREADY_VERIFIED", check="") == 1
+    assert (
+        sum(v for (n, _), v in after.items() if n == failures) - sum(v for (n, _), v in before.items() if n == failures)
+        == 3
+    )
+
+
+def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'passkeys.db'}"
+    with server_process(url, tmp_path, PASSKEYS_METRICS_ADDR="") as server:
+        serving = next(line for line in server.log_lines() if line.get("msg") == "serving")
+        assert "metrics_addr" not in serving
+        assert server.metrics_port == 0
