@@ -80,13 +80,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"passkeys: {exc}", file=sys.stderr)
             return 1
         return 0
-    from passkeys import gateway
+    from passkeys import gateway, workers
 
     try:
         if args.command == "run":
             return gateway.run(settings)
-        server.serve(settings)
-    except (OSError, gateway.GatewayError) as exc:
+        return workers.serve(settings)
+    except (OSError, gateway.GatewayError, workers.WorkerError) as exc:
         print(f"passkeys: cannot start: {exc}", file=sys.stderr)
         return 1
-    return 0

@@ -163,15 +163,16 @@ def envoy(
 
 def run(settings: Settings) -> int:
     """Serve gRPC and Envoy until SIGINT/SIGTERM (exit 0) or until Envoy stops on its own (exit 1)."""
-    from passkeys import server  # the gRPC stubs and database only when actually running
+    # The gRPC stubs and database only when actually running.
+    from passkeys import server, workers
 
     grpc_listen = resolve(settings.grpc_addr)
     http_listen = resolve(settings.http_addr)
-    running = server.start(settings)
-    grpc_at = Address(grpc_listen.host, running.port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    running = workers.start(settings)
+    grpc_at = Address(grpc_listen.host, running.port)
     code = 0
     try:
         with envoy(
@@ -189,6 +190,7 @@ def run(settings: Settings) -> int:
                     "http_addr": http_at,
                     "envoy_admin": f"127.0.0.1:{proxy.admin_port}",
                     "rp_id": settings.rp_id,
+                    "workers": settings.workers,
                 },
             )
             print(
@@ -201,6 +203,10 @@ def run(settings: Settings) -> int:
                 # Ctrl-C in a terminal reaches Envoy too, maybe a moment before our own handler runs.
                 if proxy.exited() is not None and not stop.wait(0.5):
                     log.error("envoy stopped on its own", extra={"exit_code": proxy.exited()})
+                    code = 1
+                    break
+                if (failure := running.poll()) is not None:
+                    log.error("stopping: workers cannot go on", extra={"why": failure})
                     code = 1
                     break
     finally:

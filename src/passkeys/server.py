@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -63,14 +61,16 @@ def jwt_verifier(settings: Settings) -> JwtVerifier | None:
     return None
 
 
-def start(settings: Settings, db: Database | None = None) -> RunningServer:
+def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = False) -> RunningServer:
+    """`reuse_port`: share the port with sibling worker processes (workers.py); off, a taken
+    port is an error."""
     db = db or prepare_database(settings)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
         interceptors=[ErrorsAndAccessLog()],
         options=[
             ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(reuse_port)),
         ],
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
@@ -89,16 +89,3 @@ def start(settings: Settings, db: Database | None = None) -> RunningServer:
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return RunningServer(server=server, port=port, db=db, health=health_servicer)
-
-
-def serve(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then finish calls in flight (graceful shutdown)."""
-    running = start(settings)
-    host = settings.grpc_addr.rpartition(":")[0]
-    log.info("serving", extra={"grpc_addr": f"{host}:{running.port}", "rp_id": settings.rp_id})
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    log.info("shutting down", extra={"grace_s": SHUTDOWN_GRACE_S})
-    running.stop()
