@@ -8,7 +8,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 GOOGLEAPIS := third_party/googleapis
 PYTEST_ARGS ?=
 
-.PHONY: setup run migrate test lint lint-proto generate web clean
+.PHONY: setup run migrate test lint lint-proto generate web clean bench
 
 setup: $(STAMP)
 
@@ -26,8 +26,8 @@ migrate: setup
 	$(BIN)/passkeys migrate
 
 lint: setup lint-proto
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 lint-proto: setup
 	$(BIN)/buf lint
@@ -35,6 +35,11 @@ lint-proto: setup
 
 test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Verifies per second, latency and memory against the bare library (bench/run.py; ~10 min;
+# BENCH_QUICK=1 for a tiny run). Prints the table and writes it to bench/results.md.
+bench: setup
+	PYTHONPATH=. $(PY) -m bench.run
 
 # Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
 # type the server puts in status details, so REST error bodies can print them).
