@@ -39,6 +39,8 @@ def struct_to_python(struct: struct_pb2.Struct) -> dict[str, Any]:
     return {key: _value_to_python(value) for key, value in struct.fields.items()}
 
 
-def struct_to_json(struct: struct_pb2.Struct) -> str:
-    """The credential as the compact JSON a browser would have sent."""
-    return json.dumps(struct_to_python(struct), separators=(",", ":"))
+def struct_to_credential(struct: struct_pb2.Struct) -> tuple[dict[str, Any], int]:
+    """The credential as a dict (converted once), and the characters of the compact JSON a
+    browser would have sent (what the size limit counts)."""
+    value = struct_to_python(struct)
+    return value, len(json.dumps(value, separators=(",", ":")))
