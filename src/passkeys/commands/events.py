@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.orm import Session
@@ -69,7 +69,16 @@ _NEXT_SEQUENCE = (
 _INSERT_EVENT = insert(Event.__table__)
 
 
-def record_event(conn: Connection, user: User, event_type: str, at: datetime, **payload: Any) -> Details:
+class UserRow(Protocol):
+    """What record_event reads of a user: a User, or a row with these columns."""
+
+    id: str
+    org_id: str
+    sequence: int
+    created_at: datetime
+
+
+def record_event(conn: Connection, user: UserRow, event_type: str, at: datetime, **payload: Any) -> Details:
     """append_event in two Core statements, for the hot path (verify); `user` is not updated."""
     sequence = user.sequence + 1
     conn.execute(_NEXT_SEQUENCE, {"user_id": user.id, "sequence": sequence, "changed_at": at})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,8 +21,8 @@ from passkeys import ids
 from passkeys.auth.caller import Caller, Kind
 from passkeys.auth.permissions import USER_PASSKEY_WRITE, USER_READ
 from passkeys.commands import validate
-from passkeys.commands.access import authorize_user, denied
-from passkeys.commands.events import Details, append_event, details_of, now, record_event
+from passkeys.commands.access import authorize_user, decide, denied
+from passkeys.commands.events import Details, UserRow, append_event, details_of, now, record_event
 from passkeys.config import Settings
 from passkeys.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from passkeys.registration.options import ExistingCredential, choose_rp_id, creation_options
@@ -51,10 +51,32 @@ _VERIFIED_COLUMNS = (
     "verified_at",
 )
 _PASSKEYS = Passkey.__table__
-# Built once: SQLAlchemy then reuses its compiled form on every verify.
+_USERS = User.__table__
+# Built once: SQLAlchemy then reuses their compiled form on every verify.
+# The target user (its row locked on PostgreSQL) and the passkey, when it is that user's.
+# PostgreSQL re-reads only the locked row after waiting for the lock, so the passkey's columns
+# may be those from before a concurrent verify committed: _STORE_VERIFIED checks the state again.
+_PENDING = (
+    select(
+        _USERS.c.id,
+        _USERS.c.org_id,
+        _USERS.c.sequence,
+        _USERS.c.created_at,
+        _PASSKEYS.c.id.label("passkey_id"),
+        _PASSKEYS.c.state,
+        _PASSKEYS.c.challenge,
+        _PASSKEYS.c.challenge_expires_at,
+        _PASSKEYS.c.rp_id,
+    )
+    .select_from(
+        _USERS.outerjoin(_PASSKEYS, and_(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.user_id == _USERS.c.id))
+    )
+    .where(_USERS.c.id == bindparam("user_id"))
+    .with_for_update(of=_USERS)
+)
 _STORE_VERIFIED = (
     update(_PASSKEYS)
-    .where(_PASSKEYS.c.id == bindparam("passkey_id"))
+    .where(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.state == NOT_READY)
     .values({c: bindparam(c) for c in _VERIFIED_COLUMNS})
 )
 
@@ -110,6 +132,21 @@ def _passkey_of(session: Session, user_id: str, passkey_id: str, *, lock: bool =
     if passkey is None or passkey.user_id != user_id:
         raise NotFound("PASSKEY_NOT_FOUND", f"passkey {passkey_id!r} not found", passkey_id=passkey_id)
     return passkey
+
+
+def _pending_challenge(passkey_id: str, passkey: Any) -> tuple[bytes, str]:
+    """The challenge and RP ID of a passkey still waiting for its verification."""
+    if passkey.state != NOT_READY or passkey.challenge is None:
+        raise FailedPrecondition(
+            "PASSKEY_ALREADY_VERIFIED", "passkey registration was already verified", passkey_id=passkey_id
+        )
+    if passkey.challenge_expires_at is None or passkey.challenge_expires_at <= now():
+        raise FailedPrecondition(
+            "CHALLENGE_EXPIRED",
+            "passkey registration challenge expired, call RegisterPasskey again",
+            passkey_id=passkey_id,
+        )
+    return passkey.challenge, passkey.rp_id
 
 
 def _spend_code(session: Session, caller: Caller, passkey_id: str, at: datetime) -> None:
@@ -198,40 +235,36 @@ class PasskeyCommands:
         # held (SQLite) through the cryptography, a fraction of a millisecond for the formats
         # we see; in exchange nothing is read twice and no second transaction is needed.
         with self.db.write() as session:
-            user = authorize_user(
-                session, caller, user_id, USER_PASSKEY_WRITE, self_allowed=True, code_allowed=True, lock=True
+            conn = session.connection()
+            row = conn.execute(_PENDING, {"user_id": user_id, "passkey_id": passkey_id}).first()
+            decide(
+                caller,
+                user_id,
+                None if row is None else row.org_id,
+                USER_PASSKEY_WRITE,
+                self_allowed=True,
+                code_allowed=True,
             )
+            assert row is not None  # decide() raised otherwise
             _code_covers(session, caller, passkey_id)
-            passkey = _passkey_of(session, user_id, passkey_id, lock=True)
-            challenge, rp_id = self._pending_challenge(passkey)
+            # A passkey of another user is as absent as one that never existed: nothing leaks.
+            if row.passkey_id is None:
+                raise NotFound("PASSKEY_NOT_FOUND", f"passkey {passkey_id!r} not found", passkey_id=passkey_id)
+            challenge, rp_id = _pending_challenge(passkey_id, row)
             verified = verify_credential(credential=credential, challenge=challenge, rp_id=rp_id, policy=self.policy)
-            return self._store_verified(session, user, passkey, verified, name)
-
-    def _pending_challenge(self, passkey: Passkey) -> tuple[bytes, str]:
-        if passkey.state != NOT_READY or passkey.challenge is None:
-            raise FailedPrecondition(
-                "PASSKEY_ALREADY_VERIFIED", "passkey registration was already verified", passkey_id=passkey.id
-            )
-        if passkey.challenge_expires_at is None or passkey.challenge_expires_at <= now():
-            raise FailedPrecondition(
-                "CHALLENGE_EXPIRED",
-                "passkey registration challenge expired, call RegisterPasskey again",
-                passkey_id=passkey.id,
-            )
-        return passkey.challenge, passkey.rp_id
+            return self._store_verified(conn, row, passkey_id, verified, name)
 
     def _store_verified(
-        self, session: Session, user: User, passkey: Passkey, verified: VerifiedCredential, name: str
+        self, conn: Connection, user: UserRow, passkey_id: str, verified: VerifiedCredential, name: str
     ) -> Details:
         # Core statements: the ORM's flush of the same changes cost twice the Python time
         # (bench/profile_verify.py); the ORM objects are not used after this.
         at = now()
-        conn = session.connection()
         try:
-            conn.execute(
+            stored = conn.execute(
                 _STORE_VERIFIED,
                 {
-                    "passkey_id": passkey.id,
+                    "passkey_id": passkey_id,
                     "state": READY,
                     "challenge": None,
                     "challenge_expires_at": None,
@@ -252,12 +285,18 @@ class PasskeyCommands:
             # The credential is already stored (the unique constraint decides, in one statement
             # fewer than asking first; the transaction is rolled back).
             raise AlreadyExists("CREDENTIAL_EXISTS", "this credential is already registered") from None
+        if stored.rowcount != 1:  # a concurrent verify (or removal) of this passkey committed first
+            if conn.execute(select(_PASSKEYS.c.id).where(_PASSKEYS.c.id == passkey_id)).first() is None:
+                raise NotFound("PASSKEY_NOT_FOUND", f"passkey {passkey_id!r} not found", passkey_id=passkey_id)
+            raise FailedPrecondition(
+                "PASSKEY_ALREADY_VERIFIED", "passkey registration was already verified", passkey_id=passkey_id
+            )
         return record_event(
             conn,
             user,
             "user.human.passkey.verified",
             at,
-            passkey_id=passkey.id,
+            passkey_id=passkey_id,
             name=name,
             aaguid=verified.aaguid,
             attestation_format=verified.attestation_format,
