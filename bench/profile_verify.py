@@ -1,7 +1,7 @@
 """The verify path in one process, without the network: what one VerifyPasskeyRegistration costs
 in the servicer (authentication, conversion, database, cryptography, access log line).
 
-    PYTHONPATH=. .venv/bin/python -m bench.profile_verify [sqlite|postgres] [count] [--profile]
+    PYTHONPATH=. .venv/bin/python -m bench.profile_verify [sqlite|postgres] [count] [--profile] [--no-token-cache]
 
 Prints ms per verify and Python function calls per verify (cProfile), and with --profile the
 top functions by own time.
@@ -59,7 +59,11 @@ def main() -> None:
         log_file = (Path(tmp) / "server.log").open("w")
         logging.getLogger().handlers[0].setStream(log_file)  # type: ignore[attr-defined]
         settings = Settings(
-            database_url=url, rp_id=RP_ID, origins=(ORIGIN,), admin_pat_path=str(Path(tmp) / "admin.pat")
+            database_url=url,
+            rp_id=RP_ID,
+            origins=(ORIGIN,),
+            admin_pat_path=str(Path(tmp) / "admin.pat"),
+            token_cache_s=0 if "--no-token-cache" in sys.argv else Settings.token_cache_s,
         )
         running = server.start(settings)
         token = (Path(tmp) / "admin.pat").read_text().strip()
@@ -69,7 +73,10 @@ def main() -> None:
             from passkeys.commands.passkeys import PasskeyCommands
 
             servicer = UserService(
-                running.db, PasskeyCommands(running.db, settings), Authenticator(running.db, None), settings
+                running.db,
+                PasskeyCommands(running.db, settings),
+                Authenticator(running.db, None, token_cache_s=settings.token_cache_s),
+                settings,
             )
             context = Context(token)
             users = [

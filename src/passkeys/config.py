@@ -58,6 +58,8 @@ class Settings:
     # Server processes sharing the gRPC port (SO_REUSEPORT); 1 serves in the starting process.
     workers: int = field(default_factory=usable_cores)
     log_level: str = "INFO"
+    # Seconds a personal access token's caller is reused without a database read (0: never).
+    token_cache_s: int = 1
     # Authentication: the first start's admin token file; OIDC JWTs of human users (all three
     # set, or none: then only personal access tokens and registration codes are accepted).
     admin_pat_path: str = "./data/admin.pat"
@@ -226,6 +228,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         grpc_threads=_int("PASSKEYS_GRPC_THREADS", get("PASSKEYS_GRPC_THREADS", str(d.grpc_threads)), low=1, high=1024),
         workers=_int("PASSKEYS_WORKERS", get("PASSKEYS_WORKERS", str(usable_cores())), low=1, high=256),
         log_level=log_level,
+        token_cache_s=_int(
+            "PASSKEYS_TOKEN_CACHE_S", get("PASSKEYS_TOKEN_CACHE_S", str(d.token_cache_s)), low=0, high=300
+        ),
         admin_pat_path=admin_pat_path,
         jwt_issuer=jwt_issuer,
         jwt_audience=jwt_audience,

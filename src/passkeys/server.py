@@ -74,7 +74,7 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
         ],
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
-    authn = Authenticator(db, jwt_verifier(settings))
+    authn = Authenticator(db, jwt_verifier(settings), token_cache_s=settings.token_cache_s)
     user_service_pb2_grpc.add_UserServiceServicer_to_server(
         UserService(db, PasskeyCommands(db, settings), authn, settings), server
     )

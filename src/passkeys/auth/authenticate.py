@@ -6,6 +6,7 @@ neither '.' nor ':')."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -56,10 +57,20 @@ def _grants(session: Session, user_id: str) -> tuple[Grant, ...]:
     return tuple(Grant(role=g.role, org_id=g.org_id) for g in rows)
 
 
+MAX_CACHED_TOKENS = 4096
+
+
 class Authenticator:
-    def __init__(self, db: Database, jwt_verifier: JwtVerifier | None) -> None:
+    """`token_cache_s`: how long a personal access token's caller (its machine user and grants)
+    is reused without reading the database. The token's expiry is still checked on every call;
+    a grant or token removed in the database is seen after at most that long. 0: no cache."""
+
+    def __init__(self, db: Database, jwt_verifier: JwtVerifier | None, *, token_cache_s: float = 0.0) -> None:
         self.db = db
         self.jwt = jwt_verifier
+        self.token_cache_s = token_cache_s
+        # token digest -> (caller, token expiry, reused until (monotonic)); only known tokens.
+        self._tokens: dict[str, tuple[Caller, datetime, float]] = {}
 
     def caller(self, metadata: Sequence[tuple[str, str | bytes]]) -> Caller:
         """The authenticated caller, or Unauthenticated: missing, malformed, unknown, expired."""
@@ -74,15 +85,25 @@ class Authenticator:
         return self._machine(token)
 
     def _machine(self, token: str) -> Caller:
-        with self.db.connect() as conn:
-            rows = conn.execute(_MACHINE_BY_TOKEN, {"token_hash": tokens.digest(token)}).all()
-        if not rows:
-            raise Unauthenticated("TOKEN_INVALID", "unknown access token")
-        expires_at, user_id, org_id = rows[0][:3]
+        digest = tokens.digest(token)
+        cached = self._tokens.get(digest)
+        if cached is not None and cached[2] > time.monotonic():
+            caller, expires_at, _ = cached
+        else:
+            with self.db.connect() as conn:
+                rows = conn.execute(_MACHINE_BY_TOKEN, {"token_hash": digest}).all()
+            if not rows:
+                raise Unauthenticated("TOKEN_INVALID", "unknown access token")
+            expires_at, user_id, org_id = rows[0][:3]
+            grants = tuple(Grant(role=role, org_id=on) for *_, role, on in rows if role is not None)
+            caller = Caller(Kind.MACHINE, user_id, org_id, grants)
+            if self.token_cache_s > 0:
+                if len(self._tokens) >= MAX_CACHED_TOKENS:
+                    self._tokens.clear()
+                self._tokens[digest] = (caller, expires_at, time.monotonic() + self.token_cache_s)
         if expires_at <= _now():
             raise Unauthenticated("TOKEN_EXPIRED", "access token expired")
-        grants = tuple(Grant(role=role, org_id=on) for *_, role, on in rows if role is not None)
-        return Caller(Kind.MACHINE, user_id, org_id, grants)
+        return caller
 
     def _human(self, token: str) -> Caller:
         if self.jwt is None:
