@@ -29,12 +29,14 @@ from tests.support.databases import fresh_database
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 OUT = Path(os.environ.get("BENCH_OUT", "bench/results.md"))
-DATABASES = ("sqlite", "postgres")
-WORKERS = (1, 2)
+# BENCH_DATABASES / BENCH_WORKERS narrow the run while working on one part.
+DATABASES = tuple(os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(","))
+WORKERS = tuple(int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(","))
 TRANSPORTS = ("grpc", "rest", "grpc-web")
 CONCURRENCY = (1, 16, 64)
 MODES = ("verify", "full")
 BIG_IN_FLIGHT = 64
+TICKS = os.sysconf("SC_CLK_TCK")
 READY = re.compile(r"gRPC on (\S+); REST and grpc-web on http://(\S+) ")
 
 
@@ -47,15 +49,17 @@ def count_for(mode: str, concurrency: int) -> int:
 
 @dataclass
 class Sampler:
-    """Resident memory of a process and its descendants (Envoy left out), every 50 ms."""
+    """Every 50 ms: resident memory of a process and its descendants (Envoy left out), and the
+    CPU time used so far by them and by Envoy."""
 
     root: int
-    samples: list[tuple[float, int]] = field(default_factory=list)
+    # (time, server RSS KiB, server CPU s, Envoy CPU s)
+    samples: list[tuple[float, int, float, float]] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def tree_rss_kib(self) -> int:
+    def measure(self) -> tuple[int, float, float]:
         children: dict[int, list[int]] = {}
-        comm: dict[int, str] = {}
+        stats: dict[int, tuple[str, float]] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -64,30 +68,40 @@ class Sampler:
             except OSError:
                 continue
             name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-            comm[int(entry)] = name
-        total, todo = 0, [self.root]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            stats[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / TICKS)
+        rss, server_cpu, envoy_cpu, todo = 0, 0.0, 0.0, [self.root]
         while todo:
             pid = todo.pop()
             todo.extend(children.get(pid, []))
-            if comm.get(pid, "").startswith("envoy"):
+            name, cpu = stats.get(pid, ("", 0.0))
+            if name.startswith("envoy"):
+                envoy_cpu += cpu
                 continue
+            server_cpu += cpu
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
             found = re.search(r"VmRSS:\s+(\d+) kB", status)
-            total += int(found.group(1)) if found else 0
-        return total
+            rss += int(found.group(1)) if found else 0
+        return rss, server_cpu, envoy_cpu
 
     def run(self) -> None:
         while not self.stop.wait(0.05):
-            self.samples.append((time.time(), self.tree_rss_kib()))
+            self.samples.append((time.time(), *self.measure()))
 
     def peak_mib(self, start: float = 0.0, end: float = float("inf")) -> float:
-        inside = [kib for at, kib in self.samples if start <= at <= end]
+        inside = [s[1] for s in self.samples if start <= s[0] <= end]
         return round(max(inside, default=0) / 1024, 1)
+
+    def cpu_s(self, start: float, end: float) -> tuple[float, float]:
+        """CPU seconds of the server and of Envoy between two times."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return 0.0, 0.0
+        return inside[-1][2] - inside[0][2], inside[-1][3] - inside[0][3]
 
 
 @contextmanager
@@ -134,7 +148,7 @@ def measure(db: str, workers: int) -> dict[str, Any]:
         tmp = Path(tmp_dir)
         with fresh_database(db, tmp) as url, service(url, workers, tmp) as (proc, grpc_at, http_at, token):
             sampler = Sampler(proc.pid)
-            idle = sampler.tree_rss_kib() / 1024
+            idle = sampler.measure()[0] / 1024
             threading.Thread(target=sampler.run, daemon=True).start()
             plan = {"grpc": grpc_at, "http": http_at, "token": token, "cells": cells}
             load = subprocess.run(
@@ -151,6 +165,9 @@ def measure(db: str, workers: int) -> dict[str, Any]:
             results = [json.loads(line) for line in load.stdout.splitlines() if line.strip()]
             for r in results:
                 r["peak_rss_mib"] = sampler.peak_mib(*r["window"])
+                server_cpu, envoy_cpu = sampler.cpu_s(*r["window"])
+                r["server_cpu_ms"] = round(server_cpu * 1000 / max(1, r["ok"]), 3)
+                r["envoy_cpu_ms"] = round(envoy_cpu * 1000 / max(1, r["ok"]), 3)
             return {
                 "db": db,
                 "workers": workers,
@@ -211,8 +228,8 @@ def render(info: dict[str, str], floors: dict[str, float], runs: list[dict[str, 
         "*per worker* divides by the worker count.",
         "",
         "| db | workers | transport | mode | concurrency | ok | failed | calls/s | ÷ floor | ÷ floor per worker "
-        "| p50 ms | p99 ms | peak RSS MiB |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| p50 ms | p99 ms | server CPU ms/call | Envoy CPU ms/call | load generator CPU ms/call | peak RSS MiB |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         for c in run["cells"]:
@@ -222,7 +239,8 @@ def render(info: dict[str, str], floors: dict[str, float], runs: list[dict[str, 
                 f"| {run['db']} | {run['workers']} | {c['transport']} | {c['mode']} | {c['concurrency']} | {c['ok']} "
                 f"| {c['failed']} | {c['rate']:,.0f} | {_ratio(c['rate'], packed)} "
                 f"| {_ratio(c['rate'] / run['workers'], packed)} | {c['p50_ms']} | {c['p99_ms']} "
-                f"| {c['peak_rss_mib']} |"
+                f"| {c['server_cpu_ms']} | {c['envoy_cpu_ms'] if c['transport'] != 'grpc' else '-'} "
+                f"| {c['client_cpu_ms']} | {c['peak_rss_mib']} |"
             )
     lines += [
         "",
