@@ -18,6 +18,7 @@ from passkeys.auth.jwt import JwtVerifier
 from passkeys.commands.bootstrap import bootstrap
 from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON, PasskeyCommands
 from passkeys.config import Settings
+from passkeys.memory import limit_malloc_arenas
 from passkeys.store.db import Database
 from passkeys.store.migrate import upgrade
 
@@ -65,6 +66,7 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     """`reuse_port`: share the port with sibling worker processes (workers.py); off, a taken
     port is an error."""
     db = db or prepare_database(settings)
+    limit_malloc_arenas()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
         interceptors=[ErrorsAndAccessLog()],
