@@ -296,6 +296,7 @@ async def _prepare(setup: Grpc, count: int, pad: int) -> list[tuple[Pending, dic
 
 async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc) -> dict[str, Any]:
     transport, mode, concurrency, count = cell["transport"], cell["mode"], cell["concurrency"], cell["count"]
+    warm = cell.get("warm", concurrency)
     client: Grpc | Rest = (
         Grpc(plan["grpc"], plan["token"])
         if transport == "grpc"
@@ -313,19 +314,19 @@ async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc) -> d
 
                 return job
 
-            jobs = [full(users[n % len(users)]) for n in range(count + concurrency)]
+            jobs = [full(users[n % len(users)]) for n in range(count + warm)]
         else:
-            prepared = await _prepare(setup, count + concurrency, BIG_PAD if mode == "big" else 0)
+            prepared = await _prepare(setup, count + warm, BIG_PAD if mode == "big" else 0)
 
             def verify(pending: Pending, credential: dict[str, Any]) -> Callable[[], Awaitable[None]]:
                 return lambda: client.verify(pending, credential)
 
             jobs = [verify(p, c) for p, c in prepared]
-        # Open every connection first, with one untimed call per concurrent caller.
-        _, warm_errors = await _pool(concurrency, jobs[:concurrency])
+        # Untimed calls first (one per concurrent caller opens every connection).
+        _, warm_errors = await _pool(concurrency, jobs[:warm])
         began = time.time()
         start, cpu = time.perf_counter(), time.process_time()
-        latencies, errors = await _pool(concurrency, jobs[concurrency:])
+        latencies, errors = await _pool(concurrency, jobs[warm:])
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu
         errors = warm_errors + errors
