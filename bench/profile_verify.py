@@ -1,7 +1,7 @@
 """The verify path in one process, without the network: what one VerifyPasskeyRegistration costs
 in the servicer (authentication, conversion, database, cryptography, access log line).
 
-    PYTHONPATH=. .venv/bin/python -m bench.profile_verify [sqlite|postgres] [count] [--profile] [--no-token-cache]
+    PYTHONPATH=. .venv/bin/python -m bench.profile_verify [sqlite|postgres] [count] [--profile] [--no-token-cache] [--dump FILE]
 
 Prints ms per verify and Python function calls per verify (cProfile), and with --profile the
 top functions by own time.
@@ -124,6 +124,8 @@ def main() -> None:
                 f"{backend}: {per_verify:.3f} ms ({cpu_per_verify:.3f} ms CPU) per verify (no profiler), "
                 f"{calls:.0f} Python calls per verify"
             )
+            if "--dump" in sys.argv:
+                profiler.dump_stats(sys.argv[sys.argv.index("--dump") + 1])
             if "--profile" in sys.argv:
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(35)
