@@ -1,7 +1,8 @@
 """The verify path in one process, without the network: what one VerifyPasskeyRegistration costs
 in the servicer (authentication, conversion, database, cryptography, access log line).
 
-    PYTHONPATH=. .venv/bin/python -m bench.profile_verify [sqlite|postgres] [count] [--profile] [--no-token-cache] [--dump FILE]
+    PYTHONPATH=. .venv/bin/python -m bench.profile_verify [sqlite|postgres] [count]
+        [--profile] [--no-token-cache] [--dump FILE]
 
 Prints ms per verify and Python function calls per verify (cProfile), and with --profile the
 top functions by own time.
