@@ -1,5 +1,6 @@
 """`passkeys serve` with PASSKEYS_WORKERS=2: both worker processes answer on one port, SIGTERM
-stops them all, a killed worker is restarted, a taken port is still a clear error."""
+stops them all, a killed worker is restarted, workers that keep dying stop the service, a
+taken port is still a clear error."""
 
 from __future__ import annotations
 
@@ -18,8 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
+
+from passkeys import workers
+from passkeys.config import Settings
 
 
 class Serve:
@@ -161,3 +166,33 @@ def test_a_taken_port_is_a_clear_error_and_the_admin_token_is_written_once(tmp_p
         assert (tmp_path / "admin.pat").read_text() == first
     finally:
         serve.stop()
+
+
+def test_workers_that_keep_dying_stop_the_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At most one death within the window (instead of 5), so that the test kills only twice.
+    monkeypatch.setattr(workers, "RESTART_LIMIT", 1)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'passkeys.db'}",
+        grpc_addr="127.0.0.1:0",
+        admin_pat_path=str(tmp_path / "admin.pat"),
+        workers=2,
+        log_level="WARNING",
+    )
+    service = workers.start(settings)
+    try:
+        assert isinstance(service, workers.WorkerPool) and len(set(service.pids)) == 2
+        first = service.pids[0]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while service.workers[0].exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.poll() is None  # the first death: replaced
+        assert service.pids[0] != first and service.workers[0].exitcode is None
+        os.kill(service.pids[0], signal.SIGKILL)
+        while service.workers[0].exitcode is None and time.monotonic() < deadline + 10:
+            time.sleep(0.05)
+        failure = service.poll()
+        assert failure is not None and "died within" in failure
+    finally:
+        service.stop()
+    assert all(p.exitcode is not None for p in service.workers)
