@@ -37,11 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _admin(args: argparse.Namespace, settings: Settings) -> str:
-    from passkeys import server
     from passkeys.commands import admin
     from passkeys.commands.events import now
+    from passkeys.prepare import prepare_database
 
-    db = server.prepare_database(settings)
+    db = prepare_database(settings)
     try:
         with db.write() as session:
             if args.command == "create-org":
@@ -67,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"passkeys: bad setting: {exc}", file=sys.stderr)
         return 2
     logs.setup(settings.log_level)
-    # Imported here so that `--help` and config errors need no gRPC stubs or database.
-    from passkeys import server
+    # Imported here so that `--help` and config errors need no database; the gRPC stubs are
+    # imported by the processes that serve (workers.py), not by the parent of workers.
+    from passkeys.prepare import prepare_database
 
     if args.command == "migrate":
-        server.prepare_database(settings).dispose()
+        prepare_database(settings).dispose()
         return 0
     if args.command not in ("run", "serve"):
         try:

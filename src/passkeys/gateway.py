@@ -163,8 +163,8 @@ def envoy(
 
 def run(settings: Settings) -> int:
     """Serve gRPC and Envoy until SIGINT/SIGTERM (exit 0) or until Envoy stops on its own (exit 1)."""
-    # The gRPC stubs and database only when actually running.
-    from passkeys import server, workers
+    # The database (and, in the serving processes, the gRPC stubs) only when actually running.
+    from passkeys import workers
 
     grpc_listen = resolve(settings.grpc_addr)
     http_listen = resolve(settings.http_addr)
@@ -210,6 +210,6 @@ def run(settings: Settings) -> int:
                     code = 1
                     break
     finally:
-        log.info("shutting down", extra={"grace_s": server.SHUTDOWN_GRACE_S})
+        log.info("shutting down", extra={"grace_s": workers.GRACE_S})
         running.stop()
     return code

@@ -15,12 +15,11 @@ from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
-from passkeys.commands.bootstrap import bootstrap
 from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON, PasskeyCommands
 from passkeys.config import Settings
 from passkeys.memory import limit_malloc_arenas
+from passkeys.prepare import prepare_database
 from passkeys.store.db import Database
-from passkeys.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +41,6 @@ class RunningServer:
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
         self.db.dispose()
-
-
-def prepare_database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
-    upgrade(db.engine)
-    bootstrap(db, domain=settings.rp_id, admin_pat_path=settings.admin_pat_path)
-    return db
 
 
 def jwt_verifier(settings: Settings) -> JwtVerifier | None:

@@ -196,3 +196,11 @@ def test_workers_that_keep_dying_stop_the_service(tmp_path: Path, monkeypatch: p
     finally:
         service.stop()
     assert all(p.exitcode is not None for p in service.workers)
+
+
+def test_the_parent_waits_as_long_as_the_server_grace_and_loads_no_grpc() -> None:
+    from passkeys import server
+
+    assert workers.GRACE_S == server.SHUTDOWN_GRACE_S
+    probe = "import sys, passkeys.cli, passkeys.workers, passkeys.gateway; print('grpc' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
