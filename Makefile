@@ -9,7 +9,7 @@ GOOGLEAPIS := third_party/googleapis
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 2000
 
-.PHONY: setup run migrate test fuzz crash-test lint lint-proto generate web clean
+.PHONY: setup run migrate test fuzz crash-test bench lint lint-proto generate web clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,8 @@ migrate: setup
 	$(BIN)/passkeys migrate
 
 lint: setup lint-proto
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 lint-proto: setup
 	$(BIN)/buf lint
@@ -46,6 +46,11 @@ fuzz: setup
 CRASHES ?= 10
 crash-test: setup
 	PASSKEYS_TEST_CRASHES=$(CRASHES) $(PY) -m pytest tests/service/test_crash.py -q -s
+
+# Verifies per second, latency and memory against the bare library (bench/run.py; ~10 min;
+# BENCH_QUICK=1 for a tiny run). Prints the table and writes it to bench/results.md.
+bench: setup
+	PYTHONPATH=. $(PY) -m bench.run
 
 # Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
 # type the server puts in status details, so REST error bodies can print them).

@@ -37,11 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _admin(args: argparse.Namespace, settings: Settings) -> str:
-    from passkeys import server
     from passkeys.commands import admin
     from passkeys.commands.events import now
+    from passkeys.prepare import prepare_database
 
-    db = server.prepare_database(settings)
+    db = prepare_database(settings)
     try:
         with db.write() as session:
             if args.command == "create-org":
@@ -78,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
-    # Imported here so that `--help` and config errors need no gRPC stubs or database.
-    from passkeys import server
+    # Imported here so that `--help` and config errors need no database; the gRPC stubs are
+    # imported by the processes that serve (workers.py), not by the parent of workers.
+    from passkeys.prepare import prepare_database
 
     if args.command == "migrate":
-        server.prepare_database(settings).dispose()
+        prepare_database(settings).dispose()
         return 0
     if args.command not in ("run", "serve"):
         try:
@@ -91,13 +92,12 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"passkeys: {exc}", file=sys.stderr)
             return 1
         return 0
-    from passkeys import gateway
+    from passkeys import gateway, workers
 
     try:
         if args.command == "run":
             return gateway.run(settings)
-        server.serve(settings)
-    except (OSError, gateway.GatewayError) as exc:
+        return workers.serve(settings)
+    except (OSError, gateway.GatewayError, workers.WorkerError) as exc:
         print(f"passkeys: cannot start: {exc}", file=sys.stderr)
         return 1
-    return 0

@@ -23,6 +23,11 @@ DEFAULT_LINK_URL_TEMPLATE = (
 )
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -50,7 +55,11 @@ class Settings:
     # or "indirect", "direct", "enterprise" to receive and check attestation statements.
     attestation: str = "none"
     grpc_threads: int = 16
+    # Server processes sharing the gRPC port (SO_REUSEPORT); 1 serves in the starting process.
+    workers: int = field(default_factory=usable_cores)
     log_level: str = "INFO"
+    # Seconds a personal access token's caller is reused without a database read (0: never).
+    token_cache_s: int = 1
     # Authentication: the first start's admin token file; OIDC JWTs of human users (all three
     # set, or none: then only personal access tokens and registration codes are accepted).
     admin_pat_path: str = "./data/admin.pat"
@@ -226,7 +235,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         attestation_roots=_attestation_roots("PASSKEYS_ATTESTATION_ROOTS_DIR", roots_dir) if roots_dir else {},
         attestation=_choice("PASSKEYS_ATTESTATION", get("PASSKEYS_ATTESTATION", d.attestation), ATTESTATIONS),
         grpc_threads=_int("PASSKEYS_GRPC_THREADS", get("PASSKEYS_GRPC_THREADS", str(d.grpc_threads)), low=1, high=1024),
+        workers=_int("PASSKEYS_WORKERS", get("PASSKEYS_WORKERS", str(usable_cores())), low=1, high=256),
         log_level=log_level,
+        token_cache_s=_int(
+            "PASSKEYS_TOKEN_CACHE_S", get("PASSKEYS_TOKEN_CACHE_S", str(d.token_cache_s)), low=0, high=300
+        ),
         admin_pat_path=admin_pat_path,
         jwt_issuer=jwt_issuer,
         jwt_audience=jwt_audience,

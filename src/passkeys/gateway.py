@@ -163,20 +163,16 @@ def envoy(
 
 def run(settings: Settings) -> int:
     """Serve gRPC and Envoy until SIGINT/SIGTERM (exit 0) or until Envoy stops on its own (exit 1)."""
-    from passkeys import server  # the gRPC stubs and database only when actually running
+    # The database (and, in the serving processes, the gRPC stubs) only when actually running.
+    from passkeys import workers
 
     grpc_listen = resolve(settings.grpc_addr)
     http_listen = resolve(settings.http_addr)
-    running = server.start(settings)
-    try:
-        metrics_at = server.start_metrics(settings)
-    except OSError:
-        running.stop()
-        raise
-    grpc_at = Address(grpc_listen.host, running.port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    running = workers.start(settings)
+    grpc_at = Address(grpc_listen.host, running.port)
     code = 0
     try:
         with envoy(
@@ -193,8 +189,9 @@ def run(settings: Settings) -> int:
                     "grpc_addr": f"{grpc_at.host}:{grpc_at.port}",
                     "http_addr": http_at,
                     "envoy_admin": f"127.0.0.1:{proxy.admin_port}",
-                    **metrics_at,
+                    **workers.metrics_at(settings, running),
                     "rp_id": settings.rp_id,
+                    "workers": settings.workers,
                 },
             )
             print(
@@ -209,7 +206,11 @@ def run(settings: Settings) -> int:
                     log.error("envoy stopped on its own", extra={"exit_code": proxy.exited()})
                     code = 1
                     break
+                if (failure := running.poll()) is not None:
+                    log.error("stopping: workers cannot go on", extra={"why": failure})
+                    code = 1
+                    break
     finally:
-        log.info("shutting down", extra={"grace_s": server.SHUTDOWN_GRACE_S})
+        log.info("shutting down", extra={"grace_s": workers.GRACE_S})
         running.stop()
     return code

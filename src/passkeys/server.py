@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -13,16 +11,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
-from passkeys.api import metrics
 from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
-from passkeys.commands.bootstrap import bootstrap
 from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON, PasskeyCommands
 from passkeys.config import Settings
+from passkeys.memory import limit_malloc_arenas
+from passkeys.prepare import prepare_database
 from passkeys.store.db import Database
-from passkeys.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +32,10 @@ SHUTDOWN_GRACE_S = 10
 KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
 
 
-def server_options(settings: Settings) -> list[tuple[str, int]]:
+def server_options(settings: Settings, *, reuse_port: bool = False) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
-        ("grpc.so_reuseport", 0),
+        ("grpc.so_reuseport", int(reuse_port)),
         # A sync server waits for a request's last byte on a worker thread: a client trickling
         # bytes holds that thread until its connection is closed, at most age + grace.
         ("grpc.max_connection_age_ms", settings.max_connection_age_s * 1000),
@@ -61,13 +58,6 @@ class RunningServer:
         self.db.dispose()
 
 
-def prepare_database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
-    upgrade(db.engine)
-    bootstrap(db, domain=settings.rp_id, admin_pat_path=settings.admin_pat_path)
-    return db
-
-
 def jwt_verifier(settings: Settings) -> JwtVerifier | None:
     if settings.jwt_issuer and settings.jwt_audience and (settings.jwks_path or settings.jwks_url):
         return JwtVerifier(
@@ -79,15 +69,18 @@ def jwt_verifier(settings: Settings) -> JwtVerifier | None:
     return None
 
 
-def start(settings: Settings, db: Database | None = None) -> RunningServer:
+def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = False) -> RunningServer:
+    """`reuse_port`: share the port with sibling worker processes (workers.py); off, a taken
+    port is an error."""
     db = db or prepare_database(settings)
+    limit_malloc_arenas()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
         interceptors=[ErrorsAndAccessLog()],
-        options=server_options(settings),
+        options=server_options(settings, reuse_port=reuse_port),
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
-    authn = Authenticator(db, jwt_verifier(settings))
+    authn = Authenticator(db, jwt_verifier(settings), token_cache_s=settings.token_cache_s)
     user_service_pb2_grpc.add_UserServiceServicer_to_server(
         UserService(db, PasskeyCommands(db, settings), authn, settings), server
     )
@@ -102,25 +95,3 @@ def start(settings: Settings, db: Database | None = None) -> RunningServer:
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return RunningServer(server=server, port=port, db=db, health=health_servicer)
-
-
-def start_metrics(settings: Settings) -> dict[str, str]:
-    """The in-process /metrics endpoint (single process), for the `serving` log line."""
-    if not settings.metrics_addr:
-        return {}
-    port = metrics.start_metrics_http(settings.metrics_addr)
-    return {"metrics_addr": f"{settings.metrics_addr.rpartition(':')[0]}:{port}"}
-
-
-def serve(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then finish calls in flight (graceful shutdown)."""
-    running = start(settings)
-    host = settings.grpc_addr.rpartition(":")[0]
-    where = {"grpc_addr": f"{host}:{running.port}", **start_metrics(settings)}
-    log.info("serving", extra={**where, "rp_id": settings.rp_id})
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    log.info("shutting down", extra={"grace_s": SHUTDOWN_GRACE_S})
-    running.stop()

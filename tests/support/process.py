@@ -38,6 +38,9 @@ class ServerProcess:
             "PASSKEYS_GRPC_ADDR": "127.0.0.1:0",
             "PASSKEYS_ADMIN_PAT_PATH": str(self.pat_path),
             "PASSKEYS_METRICS_ADDR": "",
+            # One process, so that SIGKILL is a crash of the whole service (test_workers.py
+            # covers several).
+            "PASSKEYS_WORKERS": "1",
             "PASSKEYS_RP_ID": RP_ID,
             "PASSKEYS_ORIGINS": ORIGIN,
             **env,

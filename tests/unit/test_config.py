@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from passkeys.config import ConfigError, Settings, load_settings
@@ -16,6 +18,19 @@ def test_defaults() -> None:
         "localhost",
         ("http://localhost:8080",),
         300,
+    )
+
+
+def test_workers_default_to_the_usable_cores_and_the_token_cache_to_a_second() -> None:
+    s = load_settings({})
+    assert s.workers == len(os.sched_getaffinity(0))
+    assert s.token_cache_s == 1
+    assert (
+        load_settings({"PASSKEYS_WORKERS": "3"}).workers,
+        load_settings({"PASSKEYS_TOKEN_CACHE_S": "0"}).token_cache_s,
+    ) == (
+        3,
+        0,
     )
 
 
@@ -73,6 +88,9 @@ def test_metrics_and_connection_limits() -> None:
         ("PASSKEYS_METRICS_ADDR", "9464"),
         ("PASSKEYS_MAX_CONNECTION_AGE_S", "0"),
         ("PASSKEYS_CONNECTION_GRACE_S", "-1"),
+        ("PASSKEYS_WORKERS", "0"),
+        ("PASSKEYS_WORKERS", "two"),
+        ("PASSKEYS_TOKEN_CACHE_S", "-1"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, value: str) -> None:

@@ -39,6 +39,23 @@ def struct_to_python(struct: struct_pb2.Struct) -> dict[str, Any]:
     return {key: _value_to_python(value) for key, value in struct.fields.items()}
 
 
-def struct_to_json(struct: struct_pb2.Struct) -> str:
-    """The credential as the compact JSON a browser would have sent."""
-    return json.dumps(struct_to_python(struct), separators=(",", ":"))
+def json_length(value: Any) -> int:
+    """len(json.dumps(value, separators=(",", ":"))) without building the string: a 1 MiB
+    credential is not copied twice more (the dump and its parts) only to be measured."""
+    if isinstance(value, str):
+        # Printable ASCII without quote or backslash is written as it is, between quotes.
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return len(value) + 2
+        return len(json.encoder.encode_basestring_ascii(value))  # type: ignore[attr-defined]
+    if isinstance(value, dict):
+        return 1 + sum(json_length(str(k)) + 1 + json_length(v) + 1 for k, v in value.items()) + (not value)
+    if isinstance(value, list):
+        return 1 + sum(json_length(v) + 1 for v in value) + (not value)
+    return len(json.dumps(value))  # numbers, booleans, null
+
+
+def struct_to_credential(struct: struct_pb2.Struct) -> tuple[dict[str, Any], int]:
+    """The credential as a dict (converted once), and the characters of the compact JSON a
+    browser would have sent (what the size limit counts)."""
+    value = struct_to_python(struct)
+    return value, json_length(value)

@@ -1,19 +1,23 @@
 """Prometheus metrics of the gRPC calls, recorded by the interceptor, served on their own port.
 
-Single process (`passkeys serve`): the metrics live in this process's default registry and
-`serve()` starts the endpoint in-process. Several worker processes (PASSKEYS_WORKERS): the
-supervisor sets PROMETHEUS_MULTIPROC_DIR to a fresh empty directory *before* it spawns the
-workers (prometheus_client reads it at import, in each worker) and serves the endpoint itself
+One worker (PASSKEYS_WORKERS=1): the metrics live in this process's default registry and
+workers.start() serves them in-process. Several worker processes: workers.start() sets
+PROMETHEUS_MULTIPROC_DIR to a fresh empty directory *before* it spawns the workers
+(prometheus_client reads it at import, in each worker) and serves the endpoint from the parent
 with `start_metrics_http(addr, that_dir)`, which sums the workers' files; when a worker dies,
-call `mark_process_dead(pid, that_dir)` so its gauges (none today) are dropped.
+`mark_process_dead(pid, that_dir)` drops its gauges (none today; its counts stay counted).
 """
 
 from __future__ import annotations
 
-import grpc
+from typing import TYPE_CHECKING
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
 from passkeys.errors import DomainError
+
+if TYPE_CHECKING:  # the parent of worker processes serves metrics but loads no gRPC
+    import grpc
 
 VERIFY_METHOD = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"
 

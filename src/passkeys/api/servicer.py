@@ -82,11 +82,14 @@ class UserService(pb_grpc.UserServiceServicer):
     def VerifyPasskeyRegistration(
         self, request: pb.VerifyPasskeyRegistrationRequest, context: grpc.ServicerContext
     ) -> pb.VerifyPasskeyRegistrationResponse:
+        caller = self._caller(context)
+        credential, json_length = convert.struct_to_credential(request.public_key_credential)
         details = self.passkeys.verify(
-            caller=self._caller(context),
+            caller=caller,
             user_id=request.user_id,
             passkey_id=request.passkey_id,
-            credential_json=convert.struct_to_json(request.public_key_credential),
+            credential=credential,
+            json_length=json_length,
             name=request.passkey_name,
         )
         response = pb.VerifyPasskeyRegistrationResponse()

@@ -6,10 +6,11 @@ neither '.' nor ':')."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from passkeys.auth import tokens
@@ -41,15 +42,35 @@ def bearer_of(metadata: Sequence[tuple[str, str | bytes]]) -> str | None:
     return token.strip()
 
 
+# A token's machine user and its grants in one statement: the hot path of every call.
+_MACHINE_BY_TOKEN = (
+    select(AccessToken.expires_at, MachineUser.id, MachineUser.org_id, RoleGrant.role, RoleGrant.org_id)
+    .join(MachineUser, MachineUser.id == AccessToken.user_id)
+    .outerjoin(RoleGrant, RoleGrant.user_id == MachineUser.id)
+    .where(AccessToken.token_hash == bindparam("token_hash"))
+    .order_by(RoleGrant.id)
+)
+
+
 def _grants(session: Session, user_id: str) -> tuple[Grant, ...]:
     rows = session.scalars(select(RoleGrant).where(RoleGrant.user_id == user_id).order_by(RoleGrant.id)).all()
     return tuple(Grant(role=g.role, org_id=g.org_id) for g in rows)
 
 
+MAX_CACHED_TOKENS = 4096
+
+
 class Authenticator:
-    def __init__(self, db: Database, jwt_verifier: JwtVerifier | None) -> None:
+    """`token_cache_s`: how long a personal access token's caller (its machine user and grants)
+    is reused without reading the database. The token's expiry is still checked on every call;
+    a grant or token removed in the database is seen after at most that long. 0: no cache."""
+
+    def __init__(self, db: Database, jwt_verifier: JwtVerifier | None, *, token_cache_s: float = 0.0) -> None:
         self.db = db
         self.jwt = jwt_verifier
+        self.token_cache_s = token_cache_s
+        # token digest -> (caller, token expiry, reused until (monotonic)); only known tokens.
+        self._tokens: dict[str, tuple[Caller, datetime, float]] = {}
 
     def caller(self, metadata: Sequence[tuple[str, str | bytes]]) -> Caller:
         """The authenticated caller, or Unauthenticated: missing, malformed, unknown, expired."""
@@ -64,16 +85,25 @@ class Authenticator:
         return self._machine(token)
 
     def _machine(self, token: str) -> Caller:
-        with self.db.read() as session:
-            row = session.scalars(select(AccessToken).where(AccessToken.token_hash == tokens.digest(token))).first()
-            if row is None:
+        digest = tokens.digest(token)
+        cached = self._tokens.get(digest)
+        if cached is not None and cached[2] > time.monotonic():
+            caller, expires_at, _ = cached
+        else:
+            with self.db.connect() as conn:
+                rows = conn.execute(_MACHINE_BY_TOKEN, {"token_hash": digest}).all()
+            if not rows:
                 raise Unauthenticated("TOKEN_INVALID", "unknown access token")
-            if row.expires_at <= _now():
-                raise Unauthenticated("TOKEN_EXPIRED", "access token expired")
-            machine = session.get(MachineUser, row.user_id)
-            if machine is None:  # pragma: no cover - foreign key
-                raise Unauthenticated("TOKEN_INVALID", "unknown access token")
-            return Caller(Kind.MACHINE, machine.id, machine.org_id, _grants(session, machine.id))
+            expires_at, user_id, org_id = rows[0][:3]
+            grants = tuple(Grant(role=role, org_id=on) for *_, role, on in rows if role is not None)
+            caller = Caller(Kind.MACHINE, user_id, org_id, grants)
+            if self.token_cache_s > 0:
+                if len(self._tokens) >= MAX_CACHED_TOKENS:
+                    self._tokens.clear()
+                self._tokens[digest] = (caller, expires_at, time.monotonic() + self.token_cache_s)
+        if expires_at <= _now():
+            raise Unauthenticated("TOKEN_EXPIRED", "access token expired")
+        return caller
 
     def _human(self, token: str) -> Caller:
         if self.jwt is None:

@@ -35,19 +35,43 @@ def authorize_user(
     lock: bool = False,
 ) -> User:
     """The target user, when `caller` holds `permission` on it; raises otherwise."""
+    if caller.kind is Kind.CODE and not (code_allowed and caller.user_id == user_id):
+        raise denied(permission)
+    user = session.get(User, user_id, with_for_update=lock)
+    decide(
+        caller,
+        user_id,
+        None if user is None else user.org_id,
+        permission,
+        self_allowed=self_allowed,
+        code_allowed=code_allowed,
+    )
+    assert user is not None  # decide() raised otherwise
+    return user
+
+
+def decide(
+    caller: Caller,
+    user_id: str,
+    user_org_id: str | None,
+    permission: str,
+    *,
+    self_allowed: bool,
+    code_allowed: bool = False,
+) -> None:
+    """The decision of authorize_user on a user already read (`user_org_id` None: no such
+    user), for use cases that read the user with other rows in one statement."""
     is_self = caller.user_id == user_id
     if caller.kind is Kind.CODE and not (code_allowed and is_self):
         raise denied(permission)
-    user = session.get(User, user_id, with_for_update=lock)
-    if user is None:
+    if user_org_id is None:
         if permissions.allowed_everywhere(caller, permission):
             raise NotFound("USER_NOT_FOUND", f"user {user_id!r} not found", user_id=user_id)
         raise denied(permission)
     if is_self and (self_allowed or (caller.kind is Kind.CODE and code_allowed)):
-        return user
-    if not permissions.allowed(caller, permission, user.org_id):
+        return
+    if not permissions.allowed(caller, permission, user_org_id):
         raise denied(permission)
-    return user
 
 
 def authorize_org(caller: Caller, org_id: str | None, permission: str) -> None:

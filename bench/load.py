@@ -1,0 +1,366 @@
+"""The load generator: a separate process that drives one running service and prints one JSON
+line per measured cell.
+
+Reads a JSON plan on stdin ({"grpc": addr, "http": addr, "token": ..., "cells": [...]}); each
+cell names a transport (grpc, rest, grpc-web), a mode (verify: only VerifyPasskeyRegistration
+of registrations prepared before the timed window; full: RegisterPasskey, sign, Verify inside
+it; big: verify of ~1 MiB credentials), a concurrency and a count. Every answer is checked
+(status, and the details' sequence of a verify); only answered, successful calls are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import json_format, struct_pb2
+from zitadel.user.v2 import user_service_pb2 as pb
+from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
+
+from tests.support.authenticator import SoftAuthenticator
+
+RP_ID = "localhost"
+ORIGIN = "http://localhost:8080"
+ATTESTATION = "packed"
+# A padded credential stays under the service's 1,048,576-character limit.
+BIG_PAD = 1_048_576 - 4096
+CREDS_PER_USER = 4
+SERVICE = "/zitadel.user.v2.UserService"
+CHANNELS = 8  # gRPC connections per load run, so that SO_REUSEPORT workers all get some
+
+
+def b64decode(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def sign(challenge: bytes, *, pad: int = 0) -> dict[str, Any]:
+    credential = SoftAuthenticator().register(challenge=challenge, origin=ORIGIN, rp_id=RP_ID, attestation=ATTESTATION)
+    if pad:
+        credential["padding"] = "x" * pad  # an extra field: parsed, then ignored by the server
+    return credential
+
+
+@dataclass
+class Pending:
+    user_id: str
+    passkey_id: str
+    challenge: bytes
+
+
+class Failed(Exception):
+    """An answer that was not the expected success."""
+
+
+class Grpc:
+    def __init__(self, addr: str, token: str) -> None:
+        # Distinct subchannel pools: each channel its own TCP connection.
+        self.channels = [
+            grpc.aio.insecure_channel(
+                addr,
+                options=[
+                    ("grpc.use_local_subchannel_pool", 1),
+                    ("grpc.max_send_message_length", 4 << 20),
+                ],
+            )
+            for _ in range(CHANNELS)
+        ]
+        self.stubs = [pb_grpc.UserServiceStub(c) for c in self.channels]
+        self.metadata = (("authorization", f"Bearer {token}"),)
+        self.turn = 0
+
+    def _stub(self) -> pb_grpc.UserServiceStub:
+        self.turn += 1
+        return self.stubs[self.turn % len(self.stubs)]
+
+    async def add_user(self, n: int) -> str:
+        request = pb.AddHumanUserRequest(
+            profile={"given_name": "Bench", "family_name": "User"},
+            email={"email": f"bench{n}-{secrets.token_hex(6)}@example.com"},
+        )
+        reply = await self._stub().AddHumanUser(request, metadata=self.metadata, timeout=60)
+        return reply.user_id
+
+    async def register(self, user_id: str) -> Pending:
+        reply = await self._stub().RegisterPasskey(
+            pb.RegisterPasskeyRequest(user_id=user_id), metadata=self.metadata, timeout=60
+        )
+        options = json_format.MessageToDict(reply.public_key_credential_creation_options)
+        if not reply.passkey_id or reply.details.sequence < 1:
+            raise Failed("RegisterPasskey answered no passkey id or sequence")
+        return Pending(user_id, reply.passkey_id, b64decode(options["publicKey"]["challenge"]))
+
+    async def verify(self, pending: Pending, credential: dict[str, Any]) -> None:
+        struct = struct_pb2.Struct()
+        struct.update(credential)
+        request = pb.VerifyPasskeyRegistrationRequest(
+            user_id=pending.user_id, passkey_id=pending.passkey_id, public_key_credential=struct, passkey_name="bench"
+        )
+        reply = await self._stub().VerifyPasskeyRegistration(request, metadata=self.metadata, timeout=60)
+        if reply.details.sequence < 2:
+            raise Failed(f"VerifyPasskeyRegistration answered sequence {reply.details.sequence}")
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()
+
+
+class Http:
+    """A minimal HTTP/1.1 keep-alive client: the load generator must cost far less CPU than the
+    service it measures (httpx cost 2-13 ms of CPU per call at 16-64 connections here)."""
+
+    def __init__(self, addr: str, token: str) -> None:
+        self.host, _, port = addr.rpartition(":")
+        self.port = int(port)
+        self.auth = f"Bearer {token}"
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened: list[asyncio.StreamWriter] = []
+
+    async def post(self, path: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:
+        if self.idle:
+            reader, writer = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            self.opened.append(writer)
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\nauthorization: {self.auth}\r\n"
+            f"content-type: {content_type}\r\nx-grpc-web: 1\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            payload = await reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                chunks.append(await reader.readexactly(size))
+                await reader.readexactly(2)
+            # Trailer fields (none from Envoy) end with an empty line.
+            while await reader.readuntil(b"\r\n") != b"\r\n":
+                pass
+            payload = b"".join(chunks)
+        else:
+            raise Failed(f"HTTP answer without a length: {head[:200]!r}")
+        if headers.get("connection", "").lower() == "close":
+            writer.close()
+        else:
+            self.idle.append((reader, writer))
+        return int(status_line.split(" ", 2)[1]), headers, payload
+
+    async def close(self) -> None:
+        for writer in self.opened:
+            writer.close()
+
+
+class Rest:
+    def __init__(self, addr: str, token: str) -> None:
+        self.http = Http(addr, token)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        status, _, payload = await self.http.post(path, json.dumps(body).encode(), "application/json")
+        if status != 200:
+            raise Failed(f"REST {path}: HTTP {status} {payload[:200]!r}")
+        return json.loads(payload)
+
+    async def register(self, user_id: str) -> Pending:
+        body = await self._post(f"/v2/users/{user_id}/passkeys", {})
+        options = body["publicKeyCredentialCreationOptions"]["publicKey"]
+        return Pending(user_id, body["passkeyId"], b64decode(options["challenge"]))
+
+    async def verify(self, pending: Pending, credential: dict[str, Any]) -> None:
+        body = await self._post(
+            f"/v2/users/{pending.user_id}/passkeys/{pending.passkey_id}",
+            {"passkeyName": "bench", "publicKeyCredential": credential},
+        )
+        if int(body["details"]["sequence"]) < 2:
+            raise Failed("REST VerifyPasskeyRegistration answered no sequence")
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def _frame(payload: bytes) -> bytes:
+    return b"\x00" + len(payload).to_bytes(4, "big") + payload
+
+
+def _unframe(body: bytes) -> tuple[list[bytes], dict[str, str]]:
+    messages: list[bytes] = []
+    trailers: dict[str, str] = {}
+    while body:
+        flag, length = body[0], int.from_bytes(body[1:5], "big")
+        payload, body = body[5 : 5 + length], body[5 + length :]
+        if flag & 0x80:
+            for line in payload.decode().split("\r\n"):
+                name, _, value = line.partition(":")
+                trailers[name.strip().lower()] = value.strip()
+        else:
+            messages.append(payload)
+    return messages, trailers
+
+
+class GrpcWeb(Rest):
+    """grpc-web (binary) framed by hand over HTTP/1.1."""
+
+    async def _call(self, method: str, request: Any, reply_type: Any) -> Any:
+        http_status, headers, body = await self.http.post(
+            f"{SERVICE}/{method}", _frame(request.SerializeToString()), "application/grpc-web+proto"
+        )
+        messages, trailers = _unframe(body)
+        status = trailers.get("grpc-status", headers.get("grpc-status"))
+        if http_status != 200 or status != "0" or len(messages) != 1:
+            raise Failed(f"grpc-web {method}: HTTP {http_status} grpc-status {status}")
+        return reply_type.FromString(messages[0])
+
+    async def register(self, user_id: str) -> Pending:
+        reply = await self._call(
+            "RegisterPasskey", pb.RegisterPasskeyRequest(user_id=user_id), pb.RegisterPasskeyResponse
+        )
+        options = json_format.MessageToDict(reply.public_key_credential_creation_options)
+        return Pending(user_id, reply.passkey_id, b64decode(options["publicKey"]["challenge"]))
+
+    async def verify(self, pending: Pending, credential: dict[str, Any]) -> None:
+        struct = struct_pb2.Struct()
+        struct.update(credential)
+        request = pb.VerifyPasskeyRegistrationRequest(
+            user_id=pending.user_id, passkey_id=pending.passkey_id, public_key_credential=struct, passkey_name="bench"
+        )
+        reply = await self._call("VerifyPasskeyRegistration", request, pb.VerifyPasskeyRegistrationResponse)
+        if reply.details.sequence < 2:
+            raise Failed("grpc-web VerifyPasskeyRegistration answered no sequence")
+
+
+async def _pool(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]) -> tuple[list[float], list[str]]:
+    """Runs the jobs `concurrency` at a time; latencies of the successes, messages of failures."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    queue = iter(jobs)
+
+    async def runner() -> None:
+        for job in queue:
+            start = time.perf_counter()
+            try:
+                await job()
+            except (Failed, grpc.RpcError, OSError, asyncio.IncompleteReadError, KeyError, ValueError) as exc:
+                errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+                continue
+            latencies.append(time.perf_counter() - start)
+
+    await asyncio.gather(*(runner() for _ in range(concurrency)))
+    return latencies, errors
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+async def _users(setup: Grpc, count: int) -> list[str]:
+    users: list[str] = []
+    numbers = iter(range(count))
+
+    async def make() -> None:
+        for n in numbers:
+            users.append(await setup.add_user(n))
+
+    await asyncio.gather(*(make() for _ in range(16)))
+    return users
+
+
+async def _prepare(setup: Grpc, count: int, pad: int) -> list[tuple[Pending, dict[str, Any]]]:
+    """Registrations started and signed before the timed window."""
+    users = await _users(setup, max(1, count // CREDS_PER_USER))
+    started: list[Pending] = []
+    targets = iter(range(count))
+
+    async def make() -> None:
+        for n in targets:
+            started.append(await setup.register(users[n % len(users)]))
+
+    await asyncio.gather(*(make() for _ in range(16)))
+    return [(p, sign(p.challenge, pad=pad)) for p in started]
+
+
+async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc) -> dict[str, Any]:
+    transport, mode, concurrency, count = cell["transport"], cell["mode"], cell["concurrency"], cell["count"]
+    warm = cell.get("warm", concurrency)
+    client: Grpc | Rest = (
+        Grpc(plan["grpc"], plan["token"])
+        if transport == "grpc"
+        else (Rest if transport == "rest" else GrpcWeb)(plan["http"], plan["token"])
+    )
+    try:
+        jobs: list[Callable[[], Awaitable[None]]]
+        if mode == "full":
+            users = await _users(setup, max(1, count // CREDS_PER_USER))
+
+            def full(user_id: str) -> Callable[[], Awaitable[None]]:
+                async def job() -> None:
+                    pending = await client.register(user_id)
+                    await client.verify(pending, sign(pending.challenge))
+
+                return job
+
+            jobs = [full(users[n % len(users)]) for n in range(count + warm)]
+        else:
+            prepared = await _prepare(setup, count + warm, BIG_PAD if mode == "big" else 0)
+
+            def verify(pending: Pending, credential: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+                return lambda: client.verify(pending, credential)
+
+            jobs = [verify(p, c) for p, c in prepared]
+        # Untimed calls first (one per concurrent caller opens every connection).
+        _, warm_errors = await _pool(concurrency, jobs[:warm])
+        began = time.time()
+        start, cpu = time.perf_counter(), time.process_time()
+        latencies, errors = await _pool(concurrency, jobs[warm:])
+        elapsed = time.perf_counter() - start
+        client_cpu = time.process_time() - cpu
+        errors = warm_errors + errors
+    finally:
+        await client.close()
+    latencies.sort()
+    return {
+        **cell,
+        "ok": len(latencies),
+        "failed": len(errors),
+        "first_error": errors[0] if errors else None,
+        "elapsed_s": round(elapsed, 3),
+        "window": [began, began + elapsed],
+        "client_cpu_ms": round(client_cpu * 1000 / max(1, len(latencies)), 3),
+        "rate": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+    }
+
+
+async def main_async(plan: dict[str, Any]) -> None:
+    setup = Grpc(plan["grpc"], plan["token"])
+    try:
+        for cell in plan["cells"]:
+            result = await run_cell(plan, cell, setup)
+            print(json.dumps(result), flush=True)
+    finally:
+        await setup.close()
+
+
+def main() -> None:
+    plan = json.loads(sys.stdin.readline())
+    asyncio.run(main_async(plan))
+
+
+if __name__ == "__main__":
+    main()

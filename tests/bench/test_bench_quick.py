@@ -1,0 +1,69 @@
+"""`make bench` in its tiny form (BENCH_QUICK=1): the whole run works end to end and its table
+has every row, each with sane numbers (no failed call, every call counted, rates, latencies,
+memory), on SQLite and PostgreSQL, with 1 and 2 workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.postgres
+def test_quick_bench_prints_every_row_with_sane_numbers(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run"],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_QUICK": "1", "BENCH_OUT": str(out), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = out.read_text()
+    assert done.stdout.strip() == table.strip()
+    data = json.loads(out.with_suffix(".json").read_text())
+
+    floor = data["floor"]
+    assert 100 < floor["packed"] < floor["none"]  # none skips the signature check
+
+    expected = {
+        (db, workers, transport, mode, concurrency)
+        for db in run.DATABASES
+        for workers in run.WORKERS
+        for transport in run.TRANSPORTS
+        for mode in run.MODES
+        for concurrency in run.CONCURRENCY
+    }
+    seen = set()
+    for r in data["runs"]:
+        assert r["idle_rss_mib"] > 20 and r["peak_rss_mib"] >= r["idle_rss_mib"]
+        for c in r["cells"]:
+            key = (r["db"], r["workers"], c["transport"], c["mode"], c["concurrency"])
+            assert c["failed"] == 0, (key, c["first_error"])
+            assert c["ok"] == c["count"], key  # every call answered, checked and counted
+            assert c["rate"] > 0 and 0 < c["p50_ms"] <= c["p99_ms"] < 60_000, key
+            assert c["server_cpu_ms"] >= 0 and c["client_cpu_ms"] > 0, key
+            if c["mode"] == "big":
+                assert c["concurrency"] == run.BIG_IN_FLIGHT and c["peak_rss_mib"] >= r["idle_rss_mib"]
+            else:
+                seen.add(key)
+                # One table row per cell, naming it.
+                row = (
+                    f"| {r['db']} | {r['workers']} | {c['transport']} | {c['mode']} | {c['concurrency']} | {c['ok']} |"
+                )
+                assert row in table, row
+    assert seen == expected
+    for heading in ("### Floor", "### The service", "### REST and grpc-web", "### Memory"):
+        assert heading in table
+    assert "failed calls: 0." in table
