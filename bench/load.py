@@ -26,6 +26,7 @@ from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.grpc_web import frame, unframe
 
 RP_ID = "localhost"
 ORIGIN = "http://localhost:8080"
@@ -57,6 +58,22 @@ class Pending:
 
 class Failed(Exception):
     """An answer that was not the expected success."""
+
+
+def _pending_of(user_id: str, reply: pb.RegisterPasskeyResponse) -> Pending:
+    """The protobuf transports' RegisterPasskey answer, checked."""
+    if not reply.passkey_id or reply.details.sequence < 1:
+        raise Failed("RegisterPasskey answered no passkey id or sequence")
+    options = json_format.MessageToDict(reply.public_key_credential_creation_options)
+    return Pending(user_id, reply.passkey_id, b64decode(options["publicKey"]["challenge"]))
+
+
+def _verify_request(pending: Pending, credential: dict[str, Any]) -> pb.VerifyPasskeyRegistrationRequest:
+    struct = struct_pb2.Struct()
+    struct.update(credential)
+    return pb.VerifyPasskeyRegistrationRequest(
+        user_id=pending.user_id, passkey_id=pending.passkey_id, public_key_credential=struct, passkey_name="bench"
+    )
 
 
 class Grpc:
@@ -92,17 +109,10 @@ class Grpc:
         reply = await self._stub().RegisterPasskey(
             pb.RegisterPasskeyRequest(user_id=user_id), metadata=self.metadata, timeout=60
         )
-        options = json_format.MessageToDict(reply.public_key_credential_creation_options)
-        if not reply.passkey_id or reply.details.sequence < 1:
-            raise Failed("RegisterPasskey answered no passkey id or sequence")
-        return Pending(user_id, reply.passkey_id, b64decode(options["publicKey"]["challenge"]))
+        return _pending_of(user_id, reply)
 
     async def verify(self, pending: Pending, credential: dict[str, Any]) -> None:
-        struct = struct_pb2.Struct()
-        struct.update(credential)
-        request = pb.VerifyPasskeyRegistrationRequest(
-            user_id=pending.user_id, passkey_id=pending.passkey_id, public_key_credential=struct, passkey_name="bench"
-        )
+        request = _verify_request(pending, credential)
         reply = await self._stub().VerifyPasskeyRegistration(request, metadata=self.metadata, timeout=60)
         if reply.details.sequence < 2:
             raise Failed(f"VerifyPasskeyRegistration answered sequence {reply.details.sequence}")
@@ -192,33 +202,14 @@ class Rest:
         await self.http.close()
 
 
-def _frame(payload: bytes) -> bytes:
-    return b"\x00" + len(payload).to_bytes(4, "big") + payload
-
-
-def _unframe(body: bytes) -> tuple[list[bytes], dict[str, str]]:
-    messages: list[bytes] = []
-    trailers: dict[str, str] = {}
-    while body:
-        flag, length = body[0], int.from_bytes(body[1:5], "big")
-        payload, body = body[5 : 5 + length], body[5 + length :]
-        if flag & 0x80:
-            for line in payload.decode().split("\r\n"):
-                name, _, value = line.partition(":")
-                trailers[name.strip().lower()] = value.strip()
-        else:
-            messages.append(payload)
-    return messages, trailers
-
-
 class GrpcWeb(Rest):
     """grpc-web (binary) framed by hand over HTTP/1.1."""
 
     async def _call(self, method: str, request: Any, reply_type: Any) -> Any:
         http_status, headers, body = await self.http.post(
-            f"{SERVICE}/{method}", _frame(request.SerializeToString()), "application/grpc-web+proto"
+            f"{SERVICE}/{method}", frame(request.SerializeToString()), "application/grpc-web+proto"
         )
-        messages, trailers = _unframe(body)
+        messages, trailers = unframe(body)
         status = trailers.get("grpc-status", headers.get("grpc-status"))
         if http_status != 200 or status != "0" or len(messages) != 1:
             raise Failed(f"grpc-web {method}: HTTP {http_status} grpc-status {status}")
@@ -228,15 +219,10 @@ class GrpcWeb(Rest):
         reply = await self._call(
             "RegisterPasskey", pb.RegisterPasskeyRequest(user_id=user_id), pb.RegisterPasskeyResponse
         )
-        options = json_format.MessageToDict(reply.public_key_credential_creation_options)
-        return Pending(user_id, reply.passkey_id, b64decode(options["publicKey"]["challenge"]))
+        return _pending_of(user_id, reply)
 
     async def verify(self, pending: Pending, credential: dict[str, Any]) -> None:
-        struct = struct_pb2.Struct()
-        struct.update(credential)
-        request = pb.VerifyPasskeyRegistrationRequest(
-            user_id=pending.user_id, passkey_id=pending.passkey_id, public_key_credential=struct, passkey_name="bench"
-        )
+        request = _verify_request(pending, credential)
         reply = await self._call("VerifyPasskeyRegistration", request, pb.VerifyPasskeyRegistrationResponse)
         if reply.details.sequence < 2:
             raise Failed("grpc-web VerifyPasskeyRegistration answered no sequence")

@@ -18,8 +18,7 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import Settings
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows
-from tests.support.authenticator import SoftAuthenticator
+from tests.service.test_registration_flow import pending_verify, rows
 from tests.support.databases import fresh_database
 from tests.support.servers import Client, running
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
@@ -68,21 +67,9 @@ def eventually(call: Callable[[], object]) -> None:
     print(f"recovered after {time.monotonic() - started:.2f} s")
 
 
-def flow_requests(client: Client) -> tuple[str, pb.RegisterPasskeyResponse, pb.VerifyPasskeyRegistrationRequest]:
-    user_id = client.add_user()
-    started = client.stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id))
-    credential = SoftAuthenticator().register(
-        challenge=b64decode(options_of(started)["challenge"]), origin=ORIGIN, rp_id=RP_ID
-    )
-    verify = pb.VerifyPasskeyRegistrationRequest(
-        user_id=user_id, passkey_id=started.passkey_id, public_key_credential=as_struct(credential), passkey_name="k"
-    )
-    return user_id, started, verify
-
-
 def test_database_down_is_unavailable_quickly_then_recovers(proxied) -> None:
     client, proxy, direct = proxied
-    user_id, started, verify = flow_requests(client)
+    user_id, started, verify = pending_verify(client)
     events_before = rows(direct, "SELECT count(*) AS n FROM events")
 
     proxy.down()
@@ -102,7 +89,7 @@ def test_database_down_is_unavailable_quickly_then_recovers(proxied) -> None:
 
 def test_a_hung_database_is_unavailable_quickly_then_recovers(proxied) -> None:
     client, proxy, direct = proxied
-    user_id, started, verify = flow_requests(client)
+    user_id, started, verify = pending_verify(client)
     events_before = rows(direct, "SELECT count(*) AS n FROM events")
 
     proxy.freeze()

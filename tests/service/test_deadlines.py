@@ -23,9 +23,7 @@ from passkeys.errors import DeadlineExceeded
 from passkeys.store.db import Database
 from passkeys.store.migrate import upgrade
 from passkeys.store.models import Organization
-from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows
-from tests.support.authenticator import SoftAuthenticator
+from tests.service.test_registration_flow import pending_verify, rows
 from tests.support.databases import snapshot
 from tests.support.servers import Client
 
@@ -74,14 +72,7 @@ def test_register_waiting_on_a_lock_ends_at_the_deadline_and_stores_nothing(clie
 
 
 def test_verify_after_its_deadline_never_makes_the_passkey_ready(client: Client) -> None:
-    user_id = client.add_user()
-    started = client.stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id))
-    credential = SoftAuthenticator().register(
-        challenge=b64decode(options_of(started)["challenge"]), origin=ORIGIN, rp_id=RP_ID
-    )
-    request = pb.VerifyPasskeyRegistrationRequest(
-        user_id=user_id, passkey_id=started.passkey_id, public_key_credential=as_struct(credential), passkey_name="k"
-    )
+    user_id, started, request = pending_verify(client)
     before = snapshot(client.url)
     with user_locked(client.url, user_id):
         expect_deadline(client.stub.VerifyPasskeyRegistration, request)

@@ -30,6 +30,19 @@ def as_struct(credential: dict) -> struct_pb2.Struct:
     return s
 
 
+def pending_verify(client: Client) -> tuple[str, pb.RegisterPasskeyResponse, pb.VerifyPasskeyRegistrationRequest]:
+    """A new user, a started registration and the verify request of a valid credential for it."""
+    user_id = client.add_user()
+    started = client.stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id))
+    credential = SoftAuthenticator().register(
+        challenge=b64decode(options_of(started)["challenge"]), origin=ORIGIN, rp_id=RP_ID
+    )
+    verify = pb.VerifyPasskeyRegistrationRequest(
+        user_id=user_id, passkey_id=started.passkey_id, public_key_credential=as_struct(credential), passkey_name="k"
+    )
+    return user_id, started, verify
+
+
 def rows(url: str, sql: str, **params: object) -> list[dict]:
     engine = create_engine(url)
     try:

@@ -19,6 +19,7 @@ from google.rpc import error_details_pb2, status_pb2
 from passkeys import gateway
 from passkeys.config import Settings
 from passkeys.envoy_config import Address
+from tests.support.grpc_web import frame, unframe
 from tests.support.servers import Client, running
 
 # Sent with every REST and grpc-web call.
@@ -57,26 +58,6 @@ class GrpcWebReply:
         return info
 
 
-def _frame(payload: bytes, *, trailer: bool = False) -> bytes:
-    return bytes([0x80 if trailer else 0x00]) + len(payload).to_bytes(4, "big") + payload
-
-
-def _unframe(body: bytes) -> tuple[list[bytes], dict[str, str]]:
-    messages: list[bytes] = []
-    trailers: dict[str, str] = {}
-    while body:
-        flag, length = body[0], int.from_bytes(body[1:5], "big")
-        payload, body = body[5 : 5 + length], body[5 + length :]
-        if flag & 0x80:
-            for line in payload.decode().split("\r\n"):
-                if line:
-                    name, _, value = line.partition(":")
-                    trailers[name.strip().lower()] = value.strip()
-        else:
-            messages.append(payload)
-    return messages, trailers
-
-
 def _decode_text(body: bytes) -> bytes:
     # grpc-web-text may be several base64 chunks, each padded: decode 4 characters at a time.
     compact = b"".join(body.split())
@@ -100,14 +81,14 @@ class Gateway:
         self, method: str, request: Message, *, text: bool = False, headers: dict[str, str] | None = None
     ) -> GrpcWebReply:
         content_type = "application/grpc-web-text" if text else "application/grpc-web+proto"
-        body = _frame(request.SerializeToString())
+        body = frame(request.SerializeToString())
         response = self.http.post(
             f"{SERVICE_PATH}/{method}",
             content=base64.b64encode(body) if text else body,
             headers={"content-type": content_type, "accept": content_type, "x-grpc-web": "1", **(headers or {})},
         )
         raw = _decode_text(response.content) if text else response.content
-        messages, trailers = _unframe(raw)
+        messages, trailers = unframe(raw)
         return GrpcWebReply(response.status_code, response.headers, messages, trailers)
 
 
