@@ -9,7 +9,6 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from passkeys.errors import NotFound
 from passkeys.store.models import Event, User
 
 
@@ -25,21 +24,6 @@ class Details:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def lock_user(session: Session, user_id: str) -> User:
-    """The user's row, locked for this transaction, so that its events get one order."""
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None:
-        raise NotFound("USER_NOT_FOUND", f"user {user_id!r} not found", user_id=user_id)
-    return user
-
-
-def get_user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("USER_NOT_FOUND", f"user {user_id!r} not found", user_id=user_id)
-    return user
 
 
 def append_event(session: Session, user: User, event_type: str, at: datetime, **payload: Any) -> Details:

@@ -150,16 +150,23 @@ class Database:
             yield
 
     @contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """Around every transaction: connection errors as UNAVAILABLE (or the deadline's), and
+        a PostgreSQL transaction under the watchdog."""
+        with _unavailable_on_connection_errors(), self._guarded():
+            yield
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         deadline.check()
-        with _unavailable_on_connection_errors(), self._guarded(), self._read.begin() as session:
+        with self._bounded(), self._read.begin() as session:
             yield session
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A Core connection for a read of a few rows without the ORM (the per-call paths)."""
         deadline.check()
-        with _unavailable_on_connection_errors(), self._guarded(), self.engine.connect() as conn:
+        with self._bounded(), self.engine.connect() as conn:
             yield conn
 
     @contextmanager
@@ -167,12 +174,7 @@ class Database:
         """A transaction committed once at the end, rolled back on any error, and rolled back
         too when the call's deadline has passed (the client has been told it failed)."""
         deadline.check()
-        with (
-            self._writer_turn(),
-            _unavailable_on_connection_errors(),
-            self._guarded(),
-            self._write.begin() as session,
-        ):
+        with self._writer_turn(), self._bounded(), self._write.begin() as session:
             yield session
             session.flush()
             deadline.check(deadline.COMMIT_MARGIN_S)
