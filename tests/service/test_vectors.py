@@ -1,4 +1,5 @@
-"""Every registration response in ../shared/webauthn-vectors through the real server.
+"""Every registration response in tests/vectors/webauthn (copied from the team's shared corpus)
+through the real server.
 
 For each vector: a user and a RegisterPasskey over gRPC, the pending challenge replaced by the
 vector's (as if we had issued it), then VerifyPasskeyRegistration with the vector's credential.
@@ -31,10 +32,8 @@ from passkeys.config import DEFAULT_ALGORITHMS, Settings
 from tests.support.databases import snapshot
 from tests.support.servers import running
 
-# shared/ lies beside the checkout, for sessions and CI alike.
-VECTORS_DIR = Path(
-    os.environ.get("PASSKEYS_VECTORS_DIR", Path(__file__).resolve().parents[3] / "shared" / "webauthn-vectors")
-)
+# In the repository: a clone alone runs the whole suite.
+VECTORS_DIR = Path(os.environ.get("PASSKEYS_VECTORS_DIR", Path(__file__).resolve().parents[1] / "vectors" / "webauthn"))
 
 # Vectors valid only where the relying party opted in, as their spec_expectation says.
 OPT_INS: dict[str, dict[str, Any]] = {
