@@ -14,18 +14,14 @@ from typing import Any
 from zitadel.user.v2 import user_service_pb2
 
 from passkeys import web
-from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON
+from passkeys.limits import MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
 
 SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 # `make generate` writes it next to the generated packages: generated/descriptor.pb.
 DESCRIPTOR_PATH = Path(user_service_pb2.__file__).resolve().parents[3] / "descriptor.pb"
 
-# Request bodies are buffered up to a limit, and a bigger one is refused with 413 before it
-# reaches the server: for REST, a 1 MiB credential plus the request's other fields; gRPC and
-# grpc-web get a third more, for grpc-web-text's base64 (the server's own 1 MiB + 64 KiB
-# message limit still applies after decoding).
-MAX_REQUEST_BYTES = MAX_CREDENTIAL_JSON + 64 * 1024
-MAX_GRPC_REQUEST_BYTES = MAX_REQUEST_BYTES * 4 // 3 + 1024
+# Request bodies are buffered up to a limit (passkeys.limits), and a bigger one is refused with
+# 413 before it reaches the server.
 
 ALLOW_HEADERS = "authorization,content-type,accept,x-grpc-web,x-user-agent,grpc-timeout"
 EXPOSE_HEADERS = "grpc-status,grpc-message,grpc-status-details-bin"

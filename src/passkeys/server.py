@@ -15,8 +15,9 @@ from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
-from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON, PasskeyCommands
+from passkeys.commands.passkeys import PasskeyCommands
 from passkeys.config import Settings
+from passkeys.limits import MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas
 from passkeys.prepare import prepare_database
 from passkeys.store.db import Database
@@ -24,9 +25,6 @@ from passkeys.store.db import Database
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
-# Just over the largest credential we accept (1 MiB of JSON) plus the request's other fields:
-# a bigger message is refused by gRPC before it is parsed.
-MAX_RECEIVE_BYTES = MAX_CREDENTIAL_JSON + 64 * 1024
 SHUTDOWN_GRACE_S = 10
 # Ping an idle client every 60 s and drop it if it does not answer within 20 s.
 KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
@@ -34,7 +32,7 @@ KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
 
 def server_options(settings: Settings, *, reuse_port: bool = False) -> list[tuple[str, int]]:
     return [
-        ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
         ("grpc.so_reuseport", int(reuse_port)),
         # A sync server waits for a request's last byte on a worker thread: a client trickling
         # bytes holds that thread until its connection is closed, at most age + grace.

@@ -12,9 +12,8 @@ import grpc
 import pytest
 from zitadel.user.v2 import user_service_pb2 as pb
 
-from passkeys.commands.passkeys import MAX_CREDENTIAL_JSON
 from passkeys.config import Settings
-from passkeys.server import MAX_RECEIVE_BYTES
+from passkeys.limits import MAX_CREDENTIAL_JSON, MAX_REQUEST_BYTES
 from tests.conftest import ORIGIN, RP_ID
 from tests.service.test_registration_flow import as_struct, b64decode, options_of
 from tests.support.authenticator import SoftAuthenticator
@@ -48,7 +47,7 @@ def verify_request(client: Client, size: int) -> pb.VerifyPasskeyRegistrationReq
 
 
 def test_a_message_over_the_receive_limit_is_resource_exhausted_and_stores_nothing(client: Client) -> None:
-    over = verify_request(client, MAX_RECEIVE_BYTES + 1)
+    over = verify_request(client, MAX_REQUEST_BYTES + 1)
     before = snapshot(client.url)
     with pytest.raises(grpc.RpcError) as err:
         client.stub.VerifyPasskeyRegistration(over, timeout=10)
@@ -59,8 +58,8 @@ def test_a_message_over_the_receive_limit_is_resource_exhausted_and_stores_nothi
 def test_a_message_at_the_receive_limit_reaches_the_credential_length_check(client: Client) -> None:
     # The gRPC limit leaves room for the largest credential; this one is over it, so it is
     # refused by the credential check, by name, and nothing is stored.
-    at_limit = verify_request(client, MAX_RECEIVE_BYTES)
-    assert MAX_RECEIVE_BYTES > MAX_CREDENTIAL_JSON
+    at_limit = verify_request(client, MAX_REQUEST_BYTES)
+    assert MAX_REQUEST_BYTES > MAX_CREDENTIAL_JSON
     before = snapshot(client.url)
     with pytest.raises(grpc.RpcError) as err:
         client.stub.VerifyPasskeyRegistration(at_limit, timeout=10)

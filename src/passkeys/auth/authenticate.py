@@ -17,11 +17,11 @@ from passkeys.auth import tokens
 from passkeys.auth.caller import Caller, Grant, Kind
 from passkeys.auth.jwt import JwtVerifier
 from passkeys.errors import Unauthenticated
+from passkeys.limits import MAX_BEARER
 from passkeys.store.db import Database
 from passkeys.store.models import AccessToken, MachineUser, RegistrationCode, RoleGrant, User
 
 MAX_CODE_ATTEMPTS = 3
-MAX_BEARER = 8192
 
 
 def _now() -> datetime:

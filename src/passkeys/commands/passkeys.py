@@ -25,6 +25,7 @@ from passkeys.commands.access import authorize_user, decide, denied
 from passkeys.commands.events import Details, UserRow, append_event, details_of, now, record_event
 from passkeys.config import Settings
 from passkeys.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from passkeys.limits import MAX_CREDENTIAL_JSON, MIN_CREDENTIAL_JSON
 from passkeys.registration.options import ExistingCredential, choose_rp_id, creation_options
 from passkeys.registration.verify import Policy, VerifiedCredential, verify_credential
 from passkeys.store.db import Database
@@ -32,7 +33,6 @@ from passkeys.store.models import Passkey, RegistrationCode, User
 
 NOT_READY, READY = 1, 2  # AuthFactorState numbers, stored as they are on the wire
 CHALLENGE_BYTES = 32
-MIN_CREDENTIAL_JSON, MAX_CREDENTIAL_JSON = 55, 1_048_576
 ATTACHMENTS = (None, "platform", "cross-platform")
 _VERIFIED_COLUMNS = (
     "state",

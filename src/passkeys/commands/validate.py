@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from passkeys.errors import InvalidArgument
+from passkeys.limits import MAX_TEXT
 
-MAX_TEXT = 200
 # Ids a client picks travel in REST paths: keep them to URL-safe characters.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+|[^@\s]+@localhost")
