@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ezitadel/object/v2/object.proto\x12\x11zitadel.object.v2\x1a\x1fgoogle/protobuf/timestamp.proto\"=\n\x0cOrganization\x12\x10\n\x06org_id\x18\x01 \x01(\tH\x00\x12\x14\n\norg_domain\x18\x02 \x01(\tH\x00\x42\x05\n\x03org\"\x97\x01\n\x07\x44\x65tails\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12/\n\x0b\x63hange_date\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eresource_owner\x18\x03 \x01(\t\x12\x31\n\rcreation_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"n\n\x0bListDetails\x12\x14\n\x0ctotal_result\x18\x01 \x01(\x04\x12\x1a\n\x12processed_sequence\x18\x02 \x01(\x04\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB6Z4github.com/zitadel/zitadel/pkg/grpc/object/v2;objectb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ezitadel/object/v2/object.proto\x12\x11zitadel.object.v2\x1a\x1fgoogle/protobuf/timestamp.proto\"=\n\x0cOrganization\x12\x10\n\x06org_id\x18\x01 \x01(\tH\x00\x12\x14\n\norg_domain\x18\x02 \x01(\tH\x00\x42\x05\n\x03org\"\x97\x01\n\x07\x44\x65tails\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12/\n\x0b\x63hange_date\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eresource_owner\x18\x03 \x01(\t\x12\x31\n\rcreation_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"7\n\tListQuery\x12\x0e\n\x06offset\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x0b\n\x03\x61sc\x18\x03 \x01(\x08\"n\n\x0bListDetails\x12\x14\n\x0ctotal_result\x18\x01 \x01(\x04\x12\x1a\n\x12processed_sequence\x18\x02 \x01(\x04\x12-\n\ttimestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB6Z4github.com/zitadel/zitadel/pkg/grpc/object/v2;objectb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,6 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORGANIZATION']._serialized_end=147
   _globals['_DETAILS']._serialized_start=150
   _globals['_DETAILS']._serialized_end=301
-  _globals['_LISTDETAILS']._serialized_start=303
-  _globals['_LISTDETAILS']._serialized_end=413
+  _globals['_LISTQUERY']._serialized_start=303
+  _globals['_LISTQUERY']._serialized_end=358
+  _globals['_LISTDETAILS']._serialized_start=360
+  _globals['_LISTDETAILS']._serialized_end=470
 # @@protoc_insertion_point(module_scope)

@@ -28,6 +28,16 @@ class Details(_message.Message):
     creation_date: _timestamp_pb2.Timestamp
     def __init__(self, sequence: _Optional[int] = ..., change_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resource_owner: _Optional[str] = ..., creation_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class ListQuery(_message.Message):
+    __slots__ = ("offset", "limit", "asc")
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ASC_FIELD_NUMBER: _ClassVar[int]
+    offset: int
+    limit: int
+    asc: bool
+    def __init__(self, offset: _Optional[int] = ..., limit: _Optional[int] = ..., asc: _Optional[bool] = ...) -> None: ...
+
 class ListDetails(_message.Message):
     __slots__ = ("total_result", "processed_sequence", "timestamp")
     TOTAL_RESULT_FIELD_NUMBER: _ClassVar[int]

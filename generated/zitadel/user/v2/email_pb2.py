@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bzitadel/user/v2/email.proto\x12\x0fzitadel.user.v2\"\xcb\x01\n\rSetHumanEmail\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12?\n\tsend_code\x18\x02 \x01(\x0b\x32*.zitadel.user.v2.SendEmailVerificationCodeH\x00\x12\x43\n\x0breturn_code\x18\x03 \x01(\x0b\x32,.zitadel.user.v2.ReturnEmailVerificationCodeH\x00\x12\x15\n\x0bis_verified\x18\x04 \x01(\x08H\x00\x42\x0e\n\x0cverification\"G\n\x19SendEmailVerificationCode\x12\x19\n\x0curl_template\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_url_template\"\x1d\n\x1bReturnEmailVerificationCodeB2Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bzitadel/user/v2/email.proto\x12\x0fzitadel.user.v2\"\xcb\x01\n\rSetHumanEmail\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12?\n\tsend_code\x18\x02 \x01(\x0b\x32*.zitadel.user.v2.SendEmailVerificationCodeH\x00\x12\x43\n\x0breturn_code\x18\x03 \x01(\x0b\x32,.zitadel.user.v2.ReturnEmailVerificationCodeH\x00\x12\x15\n\x0bis_verified\x18\x04 \x01(\x08H\x00\x42\x0e\n\x0cverification\"G\n\x19SendEmailVerificationCode\x12\x19\n\x0curl_template\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_url_template\"\x1d\n\x1bReturnEmailVerificationCode\"0\n\nHumanEmail\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x13\n\x0bis_verified\x18\x02 \x01(\x08\x42\x32Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,4 +38,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SENDEMAILVERIFICATIONCODE']._serialized_end=325
   _globals['_RETURNEMAILVERIFICATIONCODE']._serialized_start=327
   _globals['_RETURNEMAILVERIFICATIONCODE']._serialized_end=356
+  _globals['_HUMANEMAIL']._serialized_start=358
+  _globals['_HUMANEMAIL']._serialized_end=406
 # @@protoc_insertion_point(module_scope)

@@ -26,3 +26,11 @@ class SendEmailVerificationCode(_message.Message):
 class ReturnEmailVerificationCode(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class HumanEmail(_message.Message):
+    __slots__ = ("email", "is_verified")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    IS_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    is_verified: bool
+    def __init__(self, email: _Optional[str] = ..., is_verified: _Optional[bool] = ...) -> None: ...

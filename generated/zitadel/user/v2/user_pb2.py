@@ -22,9 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from zitadel.object.v2 import object_pb2 as zitadel_dot_object_dot_v2_dot_object__pb2
+from zitadel.user.v2 import email_pb2 as zitadel_dot_user_dot_v2_dot_email__pb2
+from zitadel.user.v2 import phone_pb2 as zitadel_dot_user_dot_v2_dot_phone__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1azitadel/user/v2/user.proto\x12\x0fzitadel.user.v2\"\xfd\x01\n\x0fSetHumanProfile\x12\x12\n\ngiven_name\x18\x01 \x01(\t\x12\x13\n\x0b\x66\x61mily_name\x18\x02 \x01(\t\x12\x16\n\tnick_name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x64isplay_name\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1f\n\x12preferred_language\x18\x05 \x01(\tH\x02\x88\x01\x01\x12,\n\x06gender\x18\x06 \x01(\x0e\x32\x17.zitadel.user.v2.GenderH\x03\x88\x01\x01\x42\x0c\n\n_nick_nameB\x0f\n\r_display_nameB\x15\n\x13_preferred_languageB\t\n\x07_gender*X\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x11\n\rGENDER_FEMALE\x10\x01\x12\x0f\n\x0bGENDER_MALE\x10\x02\x12\x12\n\x0eGENDER_DIVERSE\x10\x03\x42\x32Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1azitadel/user/v2/user.proto\x12\x0fzitadel.user.v2\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ezitadel/object/v2/object.proto\x1a\x1bzitadel/user/v2/email.proto\x1a\x1bzitadel/user/v2/phone.proto\"\xfd\x01\n\x0fSetHumanProfile\x12\x12\n\ngiven_name\x18\x01 \x01(\t\x12\x13\n\x0b\x66\x61mily_name\x18\x02 \x01(\t\x12\x16\n\tnick_name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x64isplay_name\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1f\n\x12preferred_language\x18\x05 \x01(\tH\x02\x88\x01\x01\x12,\n\x06gender\x18\x06 \x01(\x0e\x32\x17.zitadel.user.v2.GenderH\x03\x88\x01\x01\x42\x0c\n\n_nick_nameB\x0f\n\r_display_nameB\x15\n\x13_preferred_languageB\t\n\x07_gender\"\x8e\x02\n\x0cHumanProfile\x12\x12\n\ngiven_name\x18\x01 \x01(\t\x12\x13\n\x0b\x66\x61mily_name\x18\x02 \x01(\t\x12\x16\n\tnick_name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x64isplay_name\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x1f\n\x12preferred_language\x18\x05 \x01(\tH\x02\x88\x01\x01\x12,\n\x06gender\x18\x06 \x01(\x0e\x32\x17.zitadel.user.v2.GenderH\x03\x88\x01\x01\x12\x12\n\navatar_url\x18\x07 \x01(\tB\x0c\n\n_nick_nameB\x0f\n\r_display_nameB\x15\n\x13_preferred_languageB\t\n\x07_gender\".\n\x10SetMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\"\xa2\x03\n\tHumanUser\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.zitadel.user.v2.UserState\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x13\n\x0blogin_names\x18\x04 \x03(\t\x12\x1c\n\x14preferred_login_name\x18\x05 \x01(\t\x12.\n\x07profile\x18\x06 \x01(\x0b\x32\x1d.zitadel.user.v2.HumanProfile\x12*\n\x05\x65mail\x18\x07 \x01(\x0b\x32\x1b.zitadel.user.v2.HumanEmail\x12*\n\x05phone\x18\x08 \x01(\x0b\x32\x1b.zitadel.user.v2.HumanPhone\x12 \n\x18password_change_required\x18\t \x01(\x08\x12\x34\n\x10password_changed\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10mfa_init_skipped\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x02\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x07\x64\x65tails\x18\x08 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.zitadel.user.v2.UserState\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x13\n\x0blogin_names\x18\x04 \x03(\t\x12\x1c\n\x14preferred_login_name\x18\x05 \x01(\t\x12+\n\x05human\x18\x06 \x01(\x0b\x32\x1a.zitadel.user.v2.HumanUserH\x00\x12/\n\x07machine\x18\x07 \x01(\x0b\x32\x1c.zitadel.user.v2.MachineUserH\x00\x42\x06\n\x04type\"\x81\x01\n\x0bMachineUser\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\nhas_secret\x18\x03 \x01(\x08\x12;\n\x11\x61\x63\x63\x65ss_token_type\x18\x04 \x01(\x0e\x32 .zitadel.user.v2.AccessTokenType*X\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x11\n\rGENDER_FEMALE\x10\x01\x12\x0f\n\x0bGENDER_MALE\x10\x02\x12\x12\n\x0eGENDER_DIVERSE\x10\x03*J\n\x0f\x41\x63\x63\x65ssTokenType\x12\x1c\n\x18\x41\x43\x43\x45SS_TOKEN_TYPE_BEARER\x10\x00\x12\x19\n\x15\x41\x43\x43\x45SS_TOKEN_TYPE_JWT\x10\x01*\x9e\x01\n\tUserState\x12\x1a\n\x16USER_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11USER_STATE_ACTIVE\x10\x01\x12\x17\n\x13USER_STATE_INACTIVE\x10\x02\x12\x16\n\x12USER_STATE_DELETED\x10\x03\x12\x15\n\x11USER_STATE_LOCKED\x10\x04\x12\x16\n\x12USER_STATE_INITIAL\x10\x05\x42\x32Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +36,22 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zitadel.user.v2.user_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;user'
-  _globals['_GENDER']._serialized_start=303
-  _globals['_GENDER']._serialized_end=391
-  _globals['_SETHUMANPROFILE']._serialized_start=48
-  _globals['_SETHUMANPROFILE']._serialized_end=301
+  _globals['_GENDER']._serialized_start=1585
+  _globals['_GENDER']._serialized_end=1673
+  _globals['_ACCESSTOKENTYPE']._serialized_start=1675
+  _globals['_ACCESSTOKENTYPE']._serialized_end=1749
+  _globals['_USERSTATE']._serialized_start=1752
+  _globals['_USERSTATE']._serialized_end=1910
+  _globals['_SETHUMANPROFILE']._serialized_start=171
+  _globals['_SETHUMANPROFILE']._serialized_end=424
+  _globals['_HUMANPROFILE']._serialized_start=427
+  _globals['_HUMANPROFILE']._serialized_end=697
+  _globals['_SETMETADATAENTRY']._serialized_start=699
+  _globals['_SETMETADATAENTRY']._serialized_end=745
+  _globals['_HUMANUSER']._serialized_start=748
+  _globals['_HUMANUSER']._serialized_end=1166
+  _globals['_USER']._serialized_start=1169
+  _globals['_USER']._serialized_end=1451
+  _globals['_MACHINEUSER']._serialized_start=1454
+  _globals['_MACHINEUSER']._serialized_end=1583
 # @@protoc_insertion_point(module_scope)

@@ -26,11 +26,14 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from zitadel.object.v2 import object_pb2 as zitadel_dot_object_dot_v2_dot_object__pb2
 from zitadel.user.v2 import email_pb2 as zitadel_dot_user_dot_v2_dot_email__pb2
+from zitadel.user.v2 import idp_pb2 as zitadel_dot_user_dot_v2_dot_idp__pb2
 from zitadel.user.v2 import passkey_pb2 as zitadel_dot_user_dot_v2_dot_passkey__pb2
+from zitadel.user.v2 import password_pb2 as zitadel_dot_user_dot_v2_dot_password__pb2
+from zitadel.user.v2 import phone_pb2 as zitadel_dot_user_dot_v2_dot_phone__pb2
 from zitadel.user.v2 import user_pb2 as zitadel_dot_user_dot_v2_dot_user__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"zitadel/user/v2/user_service.proto\x12\x0fzitadel.user.v2\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ezitadel/object/v2/object.proto\x1a\x1bzitadel/user/v2/email.proto\x1a\x1dzitadel/user/v2/passkey.proto\x1a\x1azitadel/user/v2/user.proto\"\x88\x02\n\x13\x41\x64\x64HumanUserRequest\x12\x14\n\x07user_id\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x15\n\x08username\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x35\n\x0corganization\x18\x0b \x01(\x0b\x32\x1f.zitadel.object.v2.Organization\x12\x31\n\x07profile\x18\x04 \x01(\x0b\x32 .zitadel.user.v2.SetHumanProfile\x12-\n\x05\x65mail\x18\x05 \x01(\x0b\x32\x1e.zitadel.user.v2.SetHumanEmailB\n\n\x08_user_idB\x0b\n\t_usernameJ\x04\x08\x03\x10\x04R\x0corganisation\"\xa4\x01\n\x14\x41\x64\x64HumanUserResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x17\n\nemail_code\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nphone_code\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_email_codeB\r\n\x0b_phone_code\"\xbd\x01\n\x16RegisterPasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x12<\n\rauthenticator\x18\x03 \x01(\x0e\x32%.zitadel.user.v2.PasskeyAuthenticator\x12\x0e\n\x06\x64omain\x18\x04 \x01(\tB\x07\n\x05_code\"\xa3\x01\n\x17RegisterPasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12G\n&public_key_credential_creation_options\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x95\x01\n VerifyPasskeyRegistrationRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12\x36\n\x15public_key_credential\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0cpasskey_name\x18\x04 \x01(\t\"P\n!VerifyPasskeyRegistrationResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\"\xcb\x01\n$CreatePasskeyRegistrationLinkRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x41\n\tsend_link\x18\x02 \x01(\x0b\x32,.zitadel.user.v2.SendPasskeyRegistrationLinkH\x00\x12\x45\n\x0breturn_code\x18\x03 \x01(\x0b\x32..zitadel.user.v2.ReturnPasskeyRegistrationCodeH\x00\x42\x08\n\x06medium\"\x9a\x01\n%CreatePasskeyRegistrationLinkResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x42\x07\n\x05_code\"&\n\x13ListPasskeysRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"q\n\x14ListPasskeysResponse\x12/\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1e.zitadel.object.v2.ListDetails\x12(\n\x06result\x18\x02 \x03(\x0b\x32\x18.zitadel.user.v2.Passkey\";\n\x14RemovePasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\"D\n\x15RemovePasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details2\xc0\x07\n\x0bUserService\x12w\n\x0c\x41\x64\x64HumanUser\x12$.zitadel.user.v2.AddHumanUserRequest\x1a%.zitadel.user.v2.AddHumanUserResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v2/users/human:\x01*\x12\x8d\x01\n\x0fRegisterPasskey\x12\'.zitadel.user.v2.RegisterPasskeyRequest\x1a(.zitadel.user.v2.RegisterPasskeyResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v2/users/{user_id}/passkeys:\x01*\x12\xb8\x01\n\x19VerifyPasskeyRegistration\x12\x31.zitadel.user.v2.VerifyPasskeyRegistrationRequest\x1a\x32.zitadel.user.v2.VerifyPasskeyRegistrationResponse\"4\x82\xd3\xe4\x93\x02.\")/v2/users/{user_id}/passkeys/{passkey_id}:\x01*\x12\xc9\x01\n\x1d\x43reatePasskeyRegistrationLink\x12\x35.zitadel.user.v2.CreatePasskeyRegistrationLinkRequest\x1a\x36.zitadel.user.v2.CreatePasskeyRegistrationLinkResponse\"9\x82\xd3\xe4\x93\x02\x33\"./v2/users/{user_id}/passkeys/registration_link:\x01*\x12\x8c\x01\n\x0cListPasskeys\x12$.zitadel.user.v2.ListPasskeysRequest\x1a%.zitadel.user.v2.ListPasskeysResponse\"/\x82\xd3\xe4\x93\x02)\"$/v2/users/{user_id}/passkeys/_search:\x01*\x12\x91\x01\n\rRemovePasskey\x12%.zitadel.user.v2.RemovePasskeyRequest\x1a&.zitadel.user.v2.RemovePasskeyResponse\"1\x82\xd3\xe4\x93\x02+*)/v2/users/{user_id}/passkeys/{passkey_id}B2Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"zitadel/user/v2/user_service.proto\x12\x0fzitadel.user.v2\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ezitadel/object/v2/object.proto\x1a\x1bzitadel/user/v2/email.proto\x1a\x19zitadel/user/v2/idp.proto\x1a\x1dzitadel/user/v2/passkey.proto\x1a\x1ezitadel/user/v2/password.proto\x1a\x1bzitadel/user/v2/phone.proto\x1a\x1azitadel/user/v2/user.proto\"\xbf\x04\n\x13\x41\x64\x64HumanUserRequest\x12\x14\n\x07user_id\x18\x01 \x01(\tH\x01\x88\x01\x01\x12\x15\n\x08username\x18\x02 \x01(\tH\x02\x88\x01\x01\x12\x35\n\x0corganization\x18\x0b \x01(\x0b\x32\x1f.zitadel.object.v2.Organization\x12\x31\n\x07profile\x18\x04 \x01(\x0b\x32 .zitadel.user.v2.SetHumanProfile\x12-\n\x05\x65mail\x18\x05 \x01(\x0b\x32\x1e.zitadel.user.v2.SetHumanEmail\x12-\n\x05phone\x18\n \x01(\x0b\x32\x1e.zitadel.user.v2.SetHumanPhone\x12\x33\n\x08metadata\x18\x06 \x03(\x0b\x32!.zitadel.user.v2.SetMetadataEntry\x12-\n\x08password\x18\x07 \x01(\x0b\x32\x19.zitadel.user.v2.PasswordH\x00\x12:\n\x0fhashed_password\x18\x08 \x01(\x0b\x32\x1f.zitadel.user.v2.HashedPasswordH\x00\x12+\n\tidp_links\x18\t \x03(\x0b\x32\x18.zitadel.user.v2.IDPLink\x12\x18\n\x0btotp_secret\x18\x0c \x01(\tH\x03\x88\x01\x01\x42\x0f\n\rpassword_typeB\n\n\x08_user_idB\x0b\n\t_usernameB\x0e\n\x0c_totp_secretJ\x04\x08\x03\x10\x04R\x0corganisation\"\xa4\x01\n\x14\x41\x64\x64HumanUserResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x17\n\nemail_code\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nphone_code\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\r\n\x0b_email_codeB\r\n\x0b_phone_code\"\xbd\x01\n\x16RegisterPasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x12<\n\rauthenticator\x18\x03 \x01(\x0e\x32%.zitadel.user.v2.PasskeyAuthenticator\x12\x0e\n\x06\x64omain\x18\x04 \x01(\tB\x07\n\x05_code\"\xa3\x01\n\x17RegisterPasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12G\n&public_key_credential_creation_options\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x95\x01\n VerifyPasskeyRegistrationRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\x12\x36\n\x15public_key_credential\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x14\n\x0cpasskey_name\x18\x04 \x01(\t\"P\n!VerifyPasskeyRegistrationResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\"\xcb\x01\n$CreatePasskeyRegistrationLinkRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x41\n\tsend_link\x18\x02 \x01(\x0b\x32,.zitadel.user.v2.SendPasskeyRegistrationLinkH\x00\x12\x45\n\x0breturn_code\x18\x03 \x01(\x0b\x32..zitadel.user.v2.ReturnPasskeyRegistrationCodeH\x00\x42\x08\n\x06medium\"\x9a\x01\n%CreatePasskeyRegistrationLinkResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12;\n\x04\x63ode\x18\x02 \x01(\x0b\x32(.zitadel.user.v2.PasskeyRegistrationCodeH\x00\x88\x01\x01\x42\x07\n\x05_code\"&\n\x13ListPasskeysRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"q\n\x14ListPasskeysResponse\x12/\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1e.zitadel.object.v2.ListDetails\x12(\n\x06result\x18\x02 \x03(\x0b\x32\x18.zitadel.user.v2.Passkey\";\n\x14RemovePasskeyRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\npasskey_id\x18\x02 \x01(\t\"D\n\x15RemovePasskeyResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\"9\n\x12GetUserByIDRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\tJ\x04\x08\x02\x10\x03R\x0corganization\"g\n\x13GetUserByIDResponse\x12+\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1a.zitadel.object.v2.Details\x12#\n\x04user\x18\x02 \x01(\x0b\x32\x15.zitadel.user.v2.User\"\x81\x01\n$ListAuthenticationMethodTypesRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x37\n\x0c\x64omain_query\x18\x02 \x01(\x0b\x32\x1c.zitadel.user.v2.DomainQueryH\x00\x88\x01\x01\x42\x0f\n\r_domain_query\"=\n\x0b\x44omainQuery\x12\x1e\n\x16include_without_domain\x18\x01 \x01(\x08\x12\x0e\n\x06\x64omain\x18\x02 \x01(\t\"\x9e\x01\n%ListAuthenticationMethodTypesResponse\x12/\n\x07\x64\x65tails\x18\x01 \x01(\x0b\x32\x1e.zitadel.object.v2.ListDetails\x12\x44\n\x11\x61uth_method_types\x18\x02 \x03(\x0e\x32).zitadel.user.v2.AuthenticationMethodType*\xd6\x02\n\x18\x41uthenticationMethodType\x12*\n&AUTHENTICATION_METHOD_TYPE_UNSPECIFIED\x10\x00\x12\'\n#AUTHENTICATION_METHOD_TYPE_PASSWORD\x10\x01\x12&\n\"AUTHENTICATION_METHOD_TYPE_PASSKEY\x10\x02\x12\"\n\x1e\x41UTHENTICATION_METHOD_TYPE_IDP\x10\x03\x12#\n\x1f\x41UTHENTICATION_METHOD_TYPE_TOTP\x10\x04\x12\"\n\x1e\x41UTHENTICATION_METHOD_TYPE_U2F\x10\x05\x12&\n\"AUTHENTICATION_METHOD_TYPE_OTP_SMS\x10\x06\x12(\n$AUTHENTICATION_METHOD_TYPE_OTP_EMAIL\x10\x07\x32\xfc\t\n\x0bUserService\x12w\n\x0c\x41\x64\x64HumanUser\x12$.zitadel.user.v2.AddHumanUserRequest\x1a%.zitadel.user.v2.AddHumanUserResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v2/users/human:\x01*\x12u\n\x0bGetUserByID\x12#.zitadel.user.v2.GetUserByIDRequest\x1a$.zitadel.user.v2.GetUserByIDResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v2/users/{user_id}\x12\x8d\x01\n\x0fRegisterPasskey\x12\'.zitadel.user.v2.RegisterPasskeyRequest\x1a(.zitadel.user.v2.RegisterPasskeyResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v2/users/{user_id}/passkeys:\x01*\x12\xb8\x01\n\x19VerifyPasskeyRegistration\x12\x31.zitadel.user.v2.VerifyPasskeyRegistrationRequest\x1a\x32.zitadel.user.v2.VerifyPasskeyRegistrationResponse\"4\x82\xd3\xe4\x93\x02.\")/v2/users/{user_id}/passkeys/{passkey_id}:\x01*\x12\xc9\x01\n\x1d\x43reatePasskeyRegistrationLink\x12\x35.zitadel.user.v2.CreatePasskeyRegistrationLinkRequest\x1a\x36.zitadel.user.v2.CreatePasskeyRegistrationLinkResponse\"9\x82\xd3\xe4\x93\x02\x33\"./v2/users/{user_id}/passkeys/registration_link:\x01*\x12\x8c\x01\n\x0cListPasskeys\x12$.zitadel.user.v2.ListPasskeysRequest\x1a%.zitadel.user.v2.ListPasskeysResponse\"/\x82\xd3\xe4\x93\x02)\"$/v2/users/{user_id}/passkeys/_search:\x01*\x12\x91\x01\n\rRemovePasskey\x12%.zitadel.user.v2.RemovePasskeyRequest\x1a&.zitadel.user.v2.RemovePasskeyResponse\"1\x82\xd3\xe4\x93\x02+*)/v2/users/{user_id}/passkeys/{passkey_id}\x12\xc2\x01\n\x1dListAuthenticationMethodTypes\x12\x35.zitadel.user.v2.ListAuthenticationMethodTypesRequest\x1a\x36.zitadel.user.v2.ListAuthenticationMethodTypesResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v2/users/{user_id}/authentication_methodsB2Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +43,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;user'
   _globals['_USERSERVICE'].methods_by_name['AddHumanUser']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['AddHumanUser']._serialized_options = b'\202\323\344\223\002\024\"\017/v2/users/human:\001*'
+  _globals['_USERSERVICE'].methods_by_name['GetUserByID']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['GetUserByID']._serialized_options = b'\202\323\344\223\002\025\022\023/v2/users/{user_id}'
   _globals['_USERSERVICE'].methods_by_name['RegisterPasskey']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['RegisterPasskey']._serialized_options = b'\202\323\344\223\002!\"\034/v2/users/{user_id}/passkeys:\001*'
   _globals['_USERSERVICE'].methods_by_name['VerifyPasskeyRegistration']._loaded_options = None
@@ -50,30 +55,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSERVICE'].methods_by_name['ListPasskeys']._serialized_options = b'\202\323\344\223\002)\"$/v2/users/{user_id}/passkeys/_search:\001*'
   _globals['_USERSERVICE'].methods_by_name['RemovePasskey']._loaded_options = None
   _globals['_USERSERVICE'].methods_by_name['RemovePasskey']._serialized_options = b'\202\323\344\223\002+*)/v2/users/{user_id}/passkeys/{passkey_id}'
-  _globals['_ADDHUMANUSERREQUEST']._serialized_start=236
-  _globals['_ADDHUMANUSERREQUEST']._serialized_end=500
-  _globals['_ADDHUMANUSERRESPONSE']._serialized_start=503
-  _globals['_ADDHUMANUSERRESPONSE']._serialized_end=667
-  _globals['_REGISTERPASSKEYREQUEST']._serialized_start=670
-  _globals['_REGISTERPASSKEYREQUEST']._serialized_end=859
-  _globals['_REGISTERPASSKEYRESPONSE']._serialized_start=862
-  _globals['_REGISTERPASSKEYRESPONSE']._serialized_end=1025
-  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_start=1028
-  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_end=1177
-  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_start=1179
-  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_end=1259
-  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_start=1262
-  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_end=1465
-  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_start=1468
-  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_end=1622
-  _globals['_LISTPASSKEYSREQUEST']._serialized_start=1624
-  _globals['_LISTPASSKEYSREQUEST']._serialized_end=1662
-  _globals['_LISTPASSKEYSRESPONSE']._serialized_start=1664
-  _globals['_LISTPASSKEYSRESPONSE']._serialized_end=1777
-  _globals['_REMOVEPASSKEYREQUEST']._serialized_start=1779
-  _globals['_REMOVEPASSKEYREQUEST']._serialized_end=1838
-  _globals['_REMOVEPASSKEYRESPONSE']._serialized_start=1840
-  _globals['_REMOVEPASSKEYRESPONSE']._serialized_end=1908
-  _globals['_USERSERVICE']._serialized_start=1911
-  _globals['_USERSERVICE']._serialized_end=2871
+  _globals['_USERSERVICE'].methods_by_name['ListAuthenticationMethodTypes']._loaded_options = None
+  _globals['_USERSERVICE'].methods_by_name['ListAuthenticationMethodTypes']._serialized_options = b'\202\323\344\223\002,\022*/v2/users/{user_id}/authentication_methods'
+  _globals['_AUTHENTICATIONMETHODTYPE']._serialized_start=2830
+  _globals['_AUTHENTICATIONMETHODTYPE']._serialized_end=3172
+  _globals['_ADDHUMANUSERREQUEST']._serialized_start=324
+  _globals['_ADDHUMANUSERREQUEST']._serialized_end=899
+  _globals['_ADDHUMANUSERRESPONSE']._serialized_start=902
+  _globals['_ADDHUMANUSERRESPONSE']._serialized_end=1066
+  _globals['_REGISTERPASSKEYREQUEST']._serialized_start=1069
+  _globals['_REGISTERPASSKEYREQUEST']._serialized_end=1258
+  _globals['_REGISTERPASSKEYRESPONSE']._serialized_start=1261
+  _globals['_REGISTERPASSKEYRESPONSE']._serialized_end=1424
+  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_start=1427
+  _globals['_VERIFYPASSKEYREGISTRATIONREQUEST']._serialized_end=1576
+  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_start=1578
+  _globals['_VERIFYPASSKEYREGISTRATIONRESPONSE']._serialized_end=1658
+  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_start=1661
+  _globals['_CREATEPASSKEYREGISTRATIONLINKREQUEST']._serialized_end=1864
+  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_start=1867
+  _globals['_CREATEPASSKEYREGISTRATIONLINKRESPONSE']._serialized_end=2021
+  _globals['_LISTPASSKEYSREQUEST']._serialized_start=2023
+  _globals['_LISTPASSKEYSREQUEST']._serialized_end=2061
+  _globals['_LISTPASSKEYSRESPONSE']._serialized_start=2063
+  _globals['_LISTPASSKEYSRESPONSE']._serialized_end=2176
+  _globals['_REMOVEPASSKEYREQUEST']._serialized_start=2178
+  _globals['_REMOVEPASSKEYREQUEST']._serialized_end=2237
+  _globals['_REMOVEPASSKEYRESPONSE']._serialized_start=2239
+  _globals['_REMOVEPASSKEYRESPONSE']._serialized_end=2307
+  _globals['_GETUSERBYIDREQUEST']._serialized_start=2309
+  _globals['_GETUSERBYIDREQUEST']._serialized_end=2366
+  _globals['_GETUSERBYIDRESPONSE']._serialized_start=2368
+  _globals['_GETUSERBYIDRESPONSE']._serialized_end=2471
+  _globals['_LISTAUTHENTICATIONMETHODTYPESREQUEST']._serialized_start=2474
+  _globals['_LISTAUTHENTICATIONMETHODTYPESREQUEST']._serialized_end=2603
+  _globals['_DOMAINQUERY']._serialized_start=2605
+  _globals['_DOMAINQUERY']._serialized_end=2666
+  _globals['_LISTAUTHENTICATIONMETHODTYPESRESPONSE']._serialized_start=2669
+  _globals['_LISTAUTHENTICATIONMETHODTYPESRESPONSE']._serialized_end=2827
+  _globals['_USERSERVICE']._serialized_start=3175
+  _globals['_USERSERVICE']._serialized_end=4451
 # @@protoc_insertion_point(module_scope)

@@ -2,9 +2,13 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from zitadel.object.v2 import object_pb2 as _object_pb2
 from zitadel.user.v2 import email_pb2 as _email_pb2
+from zitadel.user.v2 import idp_pb2 as _idp_pb2
 from zitadel.user.v2 import passkey_pb2 as _passkey_pb2
+from zitadel.user.v2 import password_pb2 as _password_pb2
+from zitadel.user.v2 import phone_pb2 as _phone_pb2
 from zitadel.user.v2 import user_pb2 as _user_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -12,19 +16,50 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AuthenticationMethodType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUTHENTICATION_METHOD_TYPE_UNSPECIFIED: _ClassVar[AuthenticationMethodType]
+    AUTHENTICATION_METHOD_TYPE_PASSWORD: _ClassVar[AuthenticationMethodType]
+    AUTHENTICATION_METHOD_TYPE_PASSKEY: _ClassVar[AuthenticationMethodType]
+    AUTHENTICATION_METHOD_TYPE_IDP: _ClassVar[AuthenticationMethodType]
+    AUTHENTICATION_METHOD_TYPE_TOTP: _ClassVar[AuthenticationMethodType]
+    AUTHENTICATION_METHOD_TYPE_U2F: _ClassVar[AuthenticationMethodType]
+    AUTHENTICATION_METHOD_TYPE_OTP_SMS: _ClassVar[AuthenticationMethodType]
+    AUTHENTICATION_METHOD_TYPE_OTP_EMAIL: _ClassVar[AuthenticationMethodType]
+AUTHENTICATION_METHOD_TYPE_UNSPECIFIED: AuthenticationMethodType
+AUTHENTICATION_METHOD_TYPE_PASSWORD: AuthenticationMethodType
+AUTHENTICATION_METHOD_TYPE_PASSKEY: AuthenticationMethodType
+AUTHENTICATION_METHOD_TYPE_IDP: AuthenticationMethodType
+AUTHENTICATION_METHOD_TYPE_TOTP: AuthenticationMethodType
+AUTHENTICATION_METHOD_TYPE_U2F: AuthenticationMethodType
+AUTHENTICATION_METHOD_TYPE_OTP_SMS: AuthenticationMethodType
+AUTHENTICATION_METHOD_TYPE_OTP_EMAIL: AuthenticationMethodType
+
 class AddHumanUserRequest(_message.Message):
-    __slots__ = ("user_id", "username", "organization", "profile", "email")
+    __slots__ = ("user_id", "username", "organization", "profile", "email", "phone", "metadata", "password", "hashed_password", "idp_links", "totp_secret")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    HASHED_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    IDP_LINKS_FIELD_NUMBER: _ClassVar[int]
+    TOTP_SECRET_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     username: str
     organization: _object_pb2.Organization
     profile: _user_pb2.SetHumanProfile
     email: _email_pb2.SetHumanEmail
-    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., organization: _Optional[_Union[_object_pb2.Organization, _Mapping]] = ..., profile: _Optional[_Union[_user_pb2.SetHumanProfile, _Mapping]] = ..., email: _Optional[_Union[_email_pb2.SetHumanEmail, _Mapping]] = ...) -> None: ...
+    phone: _phone_pb2.SetHumanPhone
+    metadata: _containers.RepeatedCompositeFieldContainer[_user_pb2.SetMetadataEntry]
+    password: _password_pb2.Password
+    hashed_password: _password_pb2.HashedPassword
+    idp_links: _containers.RepeatedCompositeFieldContainer[_idp_pb2.IDPLink]
+    totp_secret: str
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., organization: _Optional[_Union[_object_pb2.Organization, _Mapping]] = ..., profile: _Optional[_Union[_user_pb2.SetHumanProfile, _Mapping]] = ..., email: _Optional[_Union[_email_pb2.SetHumanEmail, _Mapping]] = ..., phone: _Optional[_Union[_phone_pb2.SetHumanPhone, _Mapping]] = ..., metadata: _Optional[_Iterable[_Union[_user_pb2.SetMetadataEntry, _Mapping]]] = ..., password: _Optional[_Union[_password_pb2.Password, _Mapping]] = ..., hashed_password: _Optional[_Union[_password_pb2.HashedPassword, _Mapping]] = ..., idp_links: _Optional[_Iterable[_Union[_idp_pb2.IDPLink, _Mapping]]] = ..., totp_secret: _Optional[str] = ...) -> None: ...
 
 class AddHumanUserResponse(_message.Message):
     __slots__ = ("user_id", "details", "email_code", "phone_code")
@@ -123,3 +158,41 @@ class RemovePasskeyResponse(_message.Message):
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     details: _object_pb2.Details
     def __init__(self, details: _Optional[_Union[_object_pb2.Details, _Mapping]] = ...) -> None: ...
+
+class GetUserByIDRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetUserByIDResponse(_message.Message):
+    __slots__ = ("details", "user")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.Details
+    user: _user_pb2.User
+    def __init__(self, details: _Optional[_Union[_object_pb2.Details, _Mapping]] = ..., user: _Optional[_Union[_user_pb2.User, _Mapping]] = ...) -> None: ...
+
+class ListAuthenticationMethodTypesRequest(_message.Message):
+    __slots__ = ("user_id", "domain_query")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_QUERY_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    domain_query: DomainQuery
+    def __init__(self, user_id: _Optional[str] = ..., domain_query: _Optional[_Union[DomainQuery, _Mapping]] = ...) -> None: ...
+
+class DomainQuery(_message.Message):
+    __slots__ = ("include_without_domain", "domain")
+    INCLUDE_WITHOUT_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    include_without_domain: bool
+    domain: str
+    def __init__(self, include_without_domain: _Optional[bool] = ..., domain: _Optional[str] = ...) -> None: ...
+
+class ListAuthenticationMethodTypesResponse(_message.Message):
+    __slots__ = ("details", "auth_method_types")
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    AUTH_METHOD_TYPES_FIELD_NUMBER: _ClassVar[int]
+    details: _object_pb2.ListDetails
+    auth_method_types: _containers.RepeatedScalarFieldContainer[AuthenticationMethodType]
+    def __init__(self, details: _Optional[_Union[_object_pb2.ListDetails, _Mapping]] = ..., auth_method_types: _Optional[_Iterable[_Union[AuthenticationMethodType, str]]] = ...) -> None: ...

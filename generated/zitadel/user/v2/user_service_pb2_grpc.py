@@ -40,6 +40,11 @@ class UserServiceStub:
                 request_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.AddHumanUserRequest.SerializeToString,
                 response_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.AddHumanUserResponse.FromString,
                 _registered_method=True)
+        self.GetUserByID = channel.unary_unary(
+                '/zitadel.user.v2.UserService/GetUserByID',
+                request_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.GetUserByIDRequest.SerializeToString,
+                response_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.GetUserByIDResponse.FromString,
+                _registered_method=True)
         self.RegisterPasskey = channel.unary_unary(
                 '/zitadel.user.v2.UserService/RegisterPasskey',
                 request_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.RegisterPasskeyRequest.SerializeToString,
@@ -65,6 +70,11 @@ class UserServiceStub:
                 request_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.RemovePasskeyRequest.SerializeToString,
                 response_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.RemovePasskeyResponse.FromString,
                 _registered_method=True)
+        self.ListAuthenticationMethodTypes = channel.unary_unary(
+                '/zitadel.user.v2.UserService/ListAuthenticationMethodTypes',
+                request_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.ListAuthenticationMethodTypesRequest.SerializeToString,
+                response_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.ListAuthenticationMethodTypesResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -72,7 +82,15 @@ class UserServiceServicer:
     """
 
     def AddHumanUser(self, request, context):
-        """Create a human user (a minimal subset of upstream's fields).
+        """Create a human user. Every upstream field parses; what the service does not implement is
+        refused by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserByID(self, request, context):
+        """A user by id (not implemented yet: UNIMPLEMENTED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,6 +131,14 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuthenticationMethodTypes(self, request, context):
+        """The kinds of authentication a user has set up, e.g. PASSKEY, for a login UI (not
+        implemented yet: UNIMPLEMENTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -120,6 +146,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.AddHumanUser,
                     request_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.AddHumanUserRequest.FromString,
                     response_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.AddHumanUserResponse.SerializeToString,
+            ),
+            'GetUserByID': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserByID,
+                    request_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.GetUserByIDRequest.FromString,
+                    response_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.GetUserByIDResponse.SerializeToString,
             ),
             'RegisterPasskey': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterPasskey,
@@ -145,6 +176,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.RemovePasskey,
                     request_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.RemovePasskeyRequest.FromString,
                     response_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.RemovePasskeyResponse.SerializeToString,
+            ),
+            'ListAuthenticationMethodTypes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuthenticationMethodTypes,
+                    request_deserializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.ListAuthenticationMethodTypesRequest.FromString,
+                    response_serializer=zitadel_dot_user_dot_v2_dot_user__service__pb2.ListAuthenticationMethodTypesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +211,33 @@ class UserService:
             '/zitadel.user.v2.UserService/AddHumanUser',
             zitadel_dot_user_dot_v2_dot_user__service__pb2.AddHumanUserRequest.SerializeToString,
             zitadel_dot_user_dot_v2_dot_user__service__pb2.AddHumanUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserByID(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.user.v2.UserService/GetUserByID',
+            zitadel_dot_user_dot_v2_dot_user__service__pb2.GetUserByIDRequest.SerializeToString,
+            zitadel_dot_user_dot_v2_dot_user__service__pb2.GetUserByIDResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -310,6 +373,33 @@ class UserService:
             '/zitadel.user.v2.UserService/RemovePasskey',
             zitadel_dot_user_dot_v2_dot_user__service__pb2.RemovePasskeyRequest.SerializeToString,
             zitadel_dot_user_dot_v2_dot_user__service__pb2.RemovePasskeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuthenticationMethodTypes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/zitadel.user.v2.UserService/ListAuthenticationMethodTypes',
+            zitadel_dot_user_dot_v2_dot_user__service__pb2.ListAuthenticationMethodTypesRequest.SerializeToString,
+            zitadel_dot_user_dot_v2_dot_user__service__pb2.ListAuthenticationMethodTypesResponse.FromString,
             options,
             channel_credentials,
             insecure,
