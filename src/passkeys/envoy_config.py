@@ -1,5 +1,6 @@
-"""The Envoy configuration in front of the gRPC server: JSON REST (grpc_json_transcoder) and
-grpc-web on one HTTP listener, CORS for the configured origins, gRPC passed through.
+"""The Envoy configuration in front of the gRPC server: JSON REST (grpc_json_transcoder), grpc-web
+and the Connect protocol (connect_grpc_bridge) on one HTTP listener, CORS for the configured
+origins, gRPC passed through.
 
 Rendered from Settings as a plain dict (Envoy reads JSON as YAML), so there is one source of
 truth for addresses, origins and limits; `envoy --mode validate` checks the result in tests.
@@ -7,10 +8,13 @@ truth for addresses, origins and limits; `envoy --mode validate` checks the resu
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
 from zitadel.user.v2 import user_service_pb2
 
 from passkeys import web
@@ -23,7 +27,9 @@ DESCRIPTOR_PATH = Path(user_service_pb2.__file__).resolve().parents[3] / "descri
 # Request bodies are buffered up to a limit (passkeys.limits), and a bigger one is refused with
 # 413 before it reaches the server.
 
-ALLOW_HEADERS = "authorization,content-type,accept,x-grpc-web,x-user-agent,grpc-timeout"
+ALLOW_HEADERS = (
+    "authorization,content-type,accept,x-grpc-web,x-user-agent,grpc-timeout,connect-protocol-version,connect-timeout-ms"
+)
 EXPOSE_HEADERS = "grpc-status,grpc-message,grpc-status-details-bin"
 UPSTREAM = "passkeys_grpc"
 BUFFER = "envoy.filters.http.buffer"
@@ -60,6 +66,109 @@ end
 """
 )
 
+# The Connect protocol (unary, JSON and binary codecs) at the gRPC paths, told apart from gRPC and
+# grpc-web by its content type (application/json, application/proto). Envoy's connect_grpc_bridge
+# turns a Connect call into gRPC and the gRPC answer (or status, with its details) back into
+# Connect. Its binary calls go to the server as they are; its JSON calls it forwards as
+# `application/grpc+json`, which the gRPC server cannot read, so CONNECT_JSON takes the bridge's
+# frame off and lets the transcoder (bound to the gRPC paths on that route) turn the JSON into
+# protobuf, and puts the transcoder's JSON answer back into a frame for the bridge. CONNECT_ERRORS,
+# outside the bridge, makes the bridge's error body what Connect clients read: detail types
+# without the type URL prefix, the message percent-decoded (gRPC sends it encoded), the HTTP status
+# of Connect's current code table, and Envoy's own refusals (a body it could not parse, an unknown
+# method, no server) as Connect errors too.
+CONNECT_CONTENT_TYPES = r"application/(json|proto)(;.*)?"
+CONNECT_METADATA = "passkeys.connect"
+CONNECT_ERRORS, CONNECT_JSON = "passkeys.connect_errors", "passkeys.connect_json"
+_CONNECT_JSON = f"""
+local function be32(n)
+  return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+end
+-- A header map is valid only until the script waits for the body: read it again after body().
+function envoy_on_request(handle)
+  if handle:headers():get("content-type") ~= "application/grpc+json" then return end
+  local body = handle:body()
+  local length = body and body:length() or 0
+  if length >= 5 then body:setBytes(body:getBytes(5, length - 5)) end
+  handle:headers():replace("content-type", "application/json")
+  handle:streamInfo():dynamicMetadata():set("{CONNECT_METADATA}", "json", "1")
+end
+function envoy_on_response(handle)
+  local meta = handle:streamInfo():dynamicMetadata():get("{CONNECT_METADATA}")
+  if meta == nil or not (handle:headers():get("content-type") or ""):find("^application/json") then return end
+  local body = handle:body()
+  local text = body and body:getBytes(0, body:length()) or ""
+  if body then body:setBytes(string.char(0) .. be32(#text) .. text) end
+  local headers = handle:headers()
+  headers:replace("content-type", "application/grpc+json")
+  headers:remove("grpc-status")
+  headers:remove("grpc-message")
+end
+"""
+CONNECT_HTTP_STATUS = {
+    "canceled": 499, "unknown": 500, "invalid_argument": 400, "deadline_exceeded": 504, "not_found": 404,
+    "already_exists": 409, "permission_denied": 403, "resource_exhausted": 429, "failed_precondition": 400,
+    "aborted": 409, "out_of_range": 400, "unimplemented": 501, "internal": 500, "unavailable": 503,
+    "data_loss": 500, "unauthenticated": 401,
+}  # fmt: skip
+# Envoy's own replies carry no code: one from their HTTP status.
+CONNECT_CODE_OF_LOCAL_REPLY = {
+    400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied", 404: "unimplemented",
+    408: "deadline_exceeded", 413: "resource_exhausted", 429: "unavailable", 502: "unavailable",
+    503: "unavailable", 504: "unavailable",
+}  # fmt: skip
+
+
+def _lua_table(mapping: dict[Any, Any]) -> str:
+    return "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in mapping.items()) + "}"
+
+
+_CONNECT_ERRORS = (
+    f"local STATUS = {_lua_table(CONNECT_HTTP_STATUS)}\n"
+    f"local LOCAL = {_lua_table(CONNECT_CODE_OF_LOCAL_REPLY)}\n"
+    + r"""
+local function json_char(c)
+  if c == '"' or c == "\\" then return "\\" .. c end
+  if c:byte() < 32 then return string.format("\\u%04x", c:byte()) end
+  return c
+end
+local function json_string(text)
+  return '"' .. text:gsub('[%c"\\]', json_char) .. '"'
+end
+function envoy_on_response(handle)
+  if handle:headers():get(":status") == "200" then return end
+  local body = handle:body()
+  local headers = handle:headers()
+  local status = headers:get(":status")
+  local text = body and body:getBytes(0, body:length()) or ""
+  local code
+  if (headers:get("content-type") or ""):find("^application/json") and text:sub(1, 1) == "{" then
+    -- the bridge's error: {"code":"not_found","message":...,"details":[{"type":...,"value":...}]}
+    text = text:gsub('"type":"type%.googleapis%.com/', '"type":"')
+    text = text:gsub("%%(%x%x)", function(hex) return json_char(string.char(tonumber(hex, 16))) end)
+    code = text:match('"code":"([a-z_]+)"')
+  else
+    code = LOCAL[status] or "unknown"
+    text = '{"code":"' .. code .. '","message":' .. json_string((text:gsub("%s+$", ""))) .. '}'
+    headers:replace("content-type", "application/json")
+  end
+  headers:replace(":status", STATUS[code] or "500")
+  if body then body:setBytes(text) end
+end
+"""
+)
+
+
+def _grpc_path_descriptor(descriptor: Path) -> str:
+    """The descriptor set without REST bindings, base64: on the Connect route the transcoder maps
+    each method's gRPC path only (auto_mapping: POST /<service>/<method>, body "*")."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes())
+    for file in files.file:
+        for service in file.service:
+            for method in service.method:
+                method.options.ClearExtension(annotations_pb2.http)
+    return base64.b64encode(files.SerializeToString(deterministic=True)).decode()
+
 
 @dataclass(frozen=True)
 class Address:
@@ -77,6 +186,15 @@ class Address:
 
 def _typed(type_url: str, **fields: Any) -> dict[str, Any]:
     return {"@type": f"type.googleapis.com/{type_url}", **fields}
+
+
+PRINT_OPTIONS = {
+    # Stable shapes for clients: zero values and empty lists are printed, not dropped.
+    "always_print_primitive_fields": True,
+    "always_print_enums_as_ints": False,
+    # lowerCamelCase, as ZITADEL's REST API prints.
+    "preserve_proto_field_names": False,
+}
 
 
 def _cors_policy(origins: tuple[str, ...]) -> dict[str, Any]:
@@ -100,24 +218,39 @@ def _transcoder(descriptor: Path) -> dict[str, Any]:
         services=[SERVICE],
         # gRPC errors become HTTP status codes with a google.rpc.Status JSON body.
         convert_grpc_status=True,
-        print_options={
-            # Stable shapes for clients: zero values and empty lists are printed, not dropped.
-            "always_print_primitive_fields": True,
-            "always_print_enums_as_ints": False,
-            # lowerCamelCase, as ZITADEL's REST API prints.
-            "preserve_proto_field_names": False,
-        },
+        print_options=PRINT_OPTIONS,
         # Unmapped paths and query parameters are refused here (404/400), not sent upstream.
         request_validation_options={"reject_unknown_method": True, "reject_unknown_query_parameters": True},
     )
 
 
-def _lua(name: str, code: str) -> dict[str, Any]:
-    lua = _typed("envoy.extensions.filters.http.lua.v3.Lua", default_source_code={"inline_string": code})
-    return {"name": name, "typed_config": lua}
+def _connect_transcoder(descriptor: Path) -> dict[str, Any]:
+    """Per route, for Connect's JSON calls: the gRPC paths only, and errors left as gRPC status for
+    the bridge to turn into Connect's error body."""
+    return _typed(
+        "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        proto_descriptor_bin=_grpc_path_descriptor(descriptor),
+        services=[SERVICE],
+        auto_mapping=True,
+        convert_grpc_status=False,
+        # Keep this route after transcoding (the default matches again, as gRPC): the Connect
+        # filters' per-route code must see the answer too.
+        match_incoming_request_route=True,
+        print_options=PRINT_OPTIONS,
+    )
 
 
-def _routes() -> list[dict[str, Any]]:
+def _lua(name: str, code: str | None = None) -> dict[str, Any]:
+    """A Lua filter; without code it runs only where a route gives it some (_lua_on_route)."""
+    source = {"default_source_code": {"inline_string": code}} if code else {}
+    return {"name": name, "typed_config": _typed("envoy.extensions.filters.http.lua.v3.Lua", **source)}
+
+
+def _lua_on_route(code: str) -> dict[str, Any]:
+    return _typed("envoy.extensions.filters.http.lua.v3.LuaPerRoute", source_code={"inline_string": code})
+
+
+def _routes(descriptor: Path) -> list[dict[str, Any]]:
     to_grpc = {"cluster": UPSTREAM, "timeout": "30s"}
     no_transcoding = {
         "envoy.filters.http.grpc_json_transcoder": _typed("envoy.config.route.v3.FilterConfig", disabled=True)
@@ -128,20 +261,50 @@ def _routes() -> list[dict[str, Any]]:
             buffer={"max_request_bytes": MAX_GRPC_REQUEST_BYTES},
         )
     }
+    grpc = [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}]
     return [
         # REST: the transcoder maps /v2/... to a gRPC method (and the route is matched again).
         {"match": {"prefix": "/v2/"}, "route": to_grpc},
-        # gRPC and grpc-web to our service, and their CORS preflights (which have no content type).
-        {"match": {"prefix": f"/{SERVICE}/"}, "route": to_grpc, "typed_per_filter_config": grpc_buffer},
-        # Other gRPC services (health, reflection), by content type (grpc-web still says grpc-web here).
+        # Connect at the gRPC paths: JSON or binary, with or without Connect-Protocol-Version
+        # (ZITADEL's Python SDK sends none; the bridge needs it).
         {
             "match": {
-                "prefix": "/",
-                "headers": [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}],
+                "prefix": f"/{SERVICE}/",
+                "headers": [{"name": "content-type", "string_match": {"safe_regex": {"regex": CONNECT_CONTENT_TYPES}}}],
             },
             "route": to_grpc,
-            "typed_per_filter_config": grpc_buffer,
+            "typed_per_filter_config": {
+                "envoy.filters.http.header_mutation": _typed(
+                    "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
+                    mutations={
+                        "request_mutations": [
+                            {
+                                "append": {
+                                    "header": {"key": "connect-protocol-version", "value": "1"},
+                                    "append_action": "ADD_IF_ABSENT",
+                                }
+                            }
+                        ]
+                    },
+                ),
+                CONNECT_ERRORS: _lua_on_route(_CONNECT_ERRORS),
+                CONNECT_JSON: _lua_on_route(_CONNECT_JSON),
+                "envoy.filters.http.grpc_json_transcoder": _connect_transcoder(descriptor),
+            },
         },
+        # gRPC and grpc-web to our service, and their CORS preflights (which have no content type).
+        {"match": {"prefix": f"/{SERVICE}/"}, "route": to_grpc, "typed_per_filter_config": grpc_buffer},
+        # Reflection is a bidirectional stream (grpcurl list): it passes unbuffered (the buffer
+        # filter would wait for the end of a request that never ends).
+        {
+            "match": {"prefix": "/grpc.reflection.", "headers": grpc},
+            "route": to_grpc,
+            "typed_per_filter_config": {
+                BUFFER: _typed("envoy.extensions.filters.http.buffer.v3.BufferPerRoute", disabled=True)
+            },
+        },
+        # Other gRPC services (health), by content type (grpc-web still says grpc-web here).
+        {"match": {"prefix": "/", "headers": grpc}, "route": to_grpc, "typed_per_filter_config": grpc_buffer},
         # The enrolment page, read from the package when Envoy starts.
         *_static_routes(no_transcoding),
         # Everything else.
@@ -199,13 +362,18 @@ def render(
                 {
                     "name": "passkeys",
                     "domains": ["*"],
-                    "routes": _routes(),
+                    "routes": _routes(descriptor),
                     "typed_per_filter_config": {"envoy.filters.http.cors": _cors_policy(origins)},
                 }
             ],
         },
         http_filters=[
             {"name": "envoy.filters.http.cors", "typed_config": _typed("envoy.extensions.filters.http.cors.v3.Cors")},
+            # Configured per route only (the Connect route adds Connect-Protocol-Version).
+            {
+                "name": "envoy.filters.http.header_mutation",
+                "typed_config": _typed("envoy.extensions.filters.http.header_mutation.v3.HeaderMutation"),
+            },
             {
                 "name": BUFFER,
                 "typed_config": _typed(
@@ -216,6 +384,12 @@ def render(
                 "name": "envoy.filters.http.grpc_web",
                 "typed_config": _typed("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"),
             },
+            _lua(CONNECT_ERRORS),
+            {
+                "name": "envoy.filters.http.connect_grpc_bridge",
+                "typed_config": _typed("envoy.extensions.filters.http.connect_grpc_bridge.v3.FilterConfig"),
+            },
+            _lua(CONNECT_JSON),
             _lua("passkeys.http_status", _SET_HTTP_STATUS),
             {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": _transcoder(descriptor)},
             _lua("passkeys.note_grpc_status", _NOTE_GRPC_STATUS),

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
+from passkeys import reflection
 from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
@@ -84,7 +84,7 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflection.enable(server, (SERVICE_NAME, health.SERVICE_NAME))
     try:
         port = server.add_insecure_port(settings.grpc_addr)
     except RuntimeError as exc:  # grpc's way of saying the address is taken or invalid

@@ -38,13 +38,19 @@ def filters(config: dict[str, Any]) -> list[dict[str, Any]]:
     return listener["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
 
 
-def test_the_filters_run_cors_grpc_web_transcoder_router_in_this_order() -> None:
-    names = [f["name"] for f in filters(default_config(Settings())) if f["name"].startswith("envoy.")]
+def test_the_filters_run_cors_grpc_web_connect_transcoder_router_in_this_order() -> None:
+    names = [f["name"] for f in filters(default_config(Settings()))]
     assert names == [
         "envoy.filters.http.cors",
+        "envoy.filters.http.header_mutation",
         "envoy.filters.http.buffer",
         "envoy.filters.http.grpc_web",
+        "passkeys.connect_errors",
+        "envoy.filters.http.connect_grpc_bridge",
+        "passkeys.connect_json",
+        "passkeys.http_status",
         "envoy.filters.http.grpc_json_transcoder",
+        "passkeys.note_grpc_status",
         "envoy.filters.http.router",
     ]
 

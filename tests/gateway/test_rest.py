@@ -237,7 +237,9 @@ def test_envoy_refuses_malformed_json_unknown_paths_and_parameters_without_calli
     assert wrong_type.status_code == 400
 
     assert gw.rest("POST", "/v2/users/unknown/thing/here", {}).status_code == 404
-    assert gw.rest("GET", "/v2/users/human").status_code == 404
+    assert gw.rest("GET", f"/v2/users/{user_id}/passkeys").status_code == 404
+    # GET /v2/users/{user_id} is upstream's GetUserByID, which this service does not implement.
+    assert gw.rest("GET", "/v2/users/human").status_code == 501
     assert gw.rest("POST", "/v1/users/human", HUMAN).status_code == 404
     assert gw.rest("POST", "/").status_code == 404  # GET / is the enrolment page
     assert gw.rest("GET", "/index.html").status_code == 404
