@@ -20,7 +20,7 @@ EXTRA_FIELDS = {("zitadel.user.v2.Passkey", "creation_date")}
 def _index(files: tuple[descriptor_pb2.FileDescriptorProto, ...] | list[descriptor_pb2.FileDescriptorProto]) -> dict:
     out: dict[str, object] = {}
 
-    def walk(prefix: str, messages, enums) -> None:  # noqa: ANN001
+    def walk(prefix: str, messages, enums) -> None:
         for enum in enums:
             out[f"{prefix}.{enum.name}"] = enum
         for message in messages:
@@ -36,7 +36,9 @@ def _index(files: tuple[descriptor_pb2.FileDescriptorProto, ...] | list[descript
     return out
 
 
-OUR_FILES = [f for f in descriptor_pb2.FileDescriptorSet.FromString(OURS.read_bytes()).file if f.package.startswith("zitadel.")]
+OUR_FILES = [
+    f for f in descriptor_pb2.FileDescriptorSet.FromString(OURS.read_bytes()).file if f.package.startswith("zitadel.")
+]
 OURS_BY_NAME = _index(OUR_FILES)
 UPSTREAM_BY_NAME = _index(upstream.files())
 
