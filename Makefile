@@ -9,7 +9,7 @@ GOOGLEAPIS := third_party/googleapis
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 2000
 
-.PHONY: setup run migrate test fuzz crash-test bench lint lint-proto generate web clean
+.PHONY: setup run migrate test fuzz crash-test bench lint lint-proto generate web client-deps clean
 
 setup: $(STAMP)
 
@@ -34,8 +34,16 @@ lint-proto: setup
 	$(BIN)/buf lint
 	$(BIN)/buf build -o /dev/null
 
-test: setup lint
+test: setup lint client-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ZITADEL's JavaScript clients for tests/clients, pinned by its package-lock.json; installed again
+# only when the lock file changes (so later runs need no network).
+client-deps: tests/clients/node_modules/.package-lock.json
+
+tests/clients/node_modules/.package-lock.json: tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund --prefer-offline
+	touch $@
 
 # The hostile-input fuzz tests, longer than in `make test` and with new random examples each run:
 # FUZZ_EXAMPLES per mutation layer on SQLite, a quarter of that on PostgreSQL.
@@ -53,7 +61,8 @@ bench: setup
 	PYTHONPATH=. $(PY) -m bench.run
 
 # Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
-# type the server puts in status details, so REST error bodies can print them).
+# type the server puts in status details, google.rpc.ErrorInfo and zitadel.v1.ErrorDetail, so
+# REST error bodies can print them).
 generate: setup
 	rm -rf generated && mkdir -p generated
 	$(PY) -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) \

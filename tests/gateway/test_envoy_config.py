@@ -101,3 +101,25 @@ def test_the_descriptor_set_holds_every_type_errors_carry() -> None:
     files = descriptor_pb2.FileDescriptorSet.FromString(envoy_config.DESCRIPTOR_PATH.read_bytes()).file
     names = {f.name for f in files}
     assert {"zitadel/user/v2/user_service.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"} <= names
+    # ZITADEL's own error detail, which errors carry beside ErrorInfo.
+    types = {f"{f.package}.{m.name}" for f in files for m in f.message_type}
+    assert {"google.rpc.ErrorInfo", "zitadel.v1.ErrorDetail"} <= types
+
+
+def test_the_connect_route_maps_the_grpc_paths_only() -> None:
+    """Connect's JSON calls are transcoded at POST /<service>/<method> (auto_mapping on a descriptor
+    without REST bindings); REST paths stay on the REST route."""
+    import base64
+
+    from google.api import annotations_pb2
+    from google.protobuf import descriptor_pb2
+
+    routes = default_config(Settings())["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+        "typed_config"
+    ]["route_config"]["virtual_hosts"][0]["routes"]
+    connect = next(r for r in routes if "safe_regex" in str(r["match"].get("headers", "")))
+    transcoder = connect["typed_per_filter_config"]["envoy.filters.http.grpc_json_transcoder"]
+    assert transcoder["auto_mapping"] and not transcoder["convert_grpc_status"]
+    files = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode(transcoder["proto_descriptor_bin"])).file
+    methods = [m for f in files for s in f.service for m in s.method]
+    assert methods and not any(m.options.HasExtension(annotations_pb2.http) for m in methods)

@@ -19,7 +19,7 @@ ADMIN = "admin"  # the token a Call uses unless told otherwise
 
 
 @dataclass
-class Refused(Exception):  # noqa: N818 (what the client answered, not a failure of the test)
+class Refused(Exception):
     """An error as the client reported it: the gRPC code's name and the ErrorInfo's reason."""
 
     code: str

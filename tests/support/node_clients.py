@@ -25,7 +25,9 @@ CODE_NAMES = [
 def node() -> str:
     found = shutil.which("node")
     assert found, "Node.js is needed for tests/clients"
-    assert (CLIENTS / "node_modules" / "@zitadel" / "client").is_dir(), "run `make client-deps` (npm ci in tests/clients)"
+    assert (CLIENTS / "node_modules" / "@zitadel" / "client").is_dir(), (
+        "run `make client-deps` (npm ci in tests/clients)"
+    )
     return found
 
 
