@@ -83,6 +83,36 @@ export declare type Details = Message<"zitadel.object.v2.Details"> & {
 export declare const DetailsSchema: GenMessage<Details>;
 
 /**
+ * ListQuery pages a list request.
+ *
+ * @generated from message zitadel.object.v2.ListQuery
+ */
+export declare type ListQuery = Message<"zitadel.object.v2.ListQuery"> & {
+  /**
+   * @generated from field: uint64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+
+  /**
+   * asc sorts ascending by the request's sorting column.
+   *
+   * @generated from field: bool asc = 3;
+   */
+  asc: boolean;
+};
+
+/**
+ * Describes the message zitadel.object.v2.ListQuery.
+ * Use `create(ListQuerySchema)` to create a new message.
+ */
+export declare const ListQuerySchema: GenMessage<ListQuery>;
+
+/**
  * ListDetails describes a list answer.
  *
  * @generated from message zitadel.object.v2.ListDetails

@@ -77,3 +77,24 @@ export declare type ReturnEmailVerificationCode = Message<"zitadel.user.v2.Retur
  */
 export declare const ReturnEmailVerificationCodeSchema: GenMessage<ReturnEmailVerificationCode>;
 
+/**
+ * @generated from message zitadel.user.v2.HumanEmail
+ */
+export declare type HumanEmail = Message<"zitadel.user.v2.HumanEmail"> & {
+  /**
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * @generated from field: bool is_verified = 2;
+   */
+  isVerified: boolean;
+};
+
+/**
+ * Describes the message zitadel.user.v2.HumanEmail.
+ * Use `create(HumanEmailSchema)` to create a new message.
+ */
+export declare const HumanEmailSchema: GenMessage<HumanEmail>;
+

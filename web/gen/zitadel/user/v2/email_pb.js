@@ -8,7 +8,7 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file zitadel/user/v2/email.proto.
  */
 export const file_zitadel_user_v2_email = /*@__PURE__*/
-  fileDesc("Cht6aXRhZGVsL3VzZXIvdjIvZW1haWwucHJvdG8SD3ppdGFkZWwudXNlci52MiLLAQoNU2V0SHVtYW5FbWFpbBINCgVlbWFpbBgBIAEoCRI/CglzZW5kX2NvZGUYAiABKAsyKi56aXRhZGVsLnVzZXIudjIuU2VuZEVtYWlsVmVyaWZpY2F0aW9uQ29kZUgAEkMKC3JldHVybl9jb2RlGAMgASgLMiwueml0YWRlbC51c2VyLnYyLlJldHVybkVtYWlsVmVyaWZpY2F0aW9uQ29kZUgAEhUKC2lzX3ZlcmlmaWVkGAQgASgISABCDgoMdmVyaWZpY2F0aW9uIkcKGVNlbmRFbWFpbFZlcmlmaWNhdGlvbkNvZGUSGQoMdXJsX3RlbXBsYXRlGAEgASgJSACIAQFCDwoNX3VybF90ZW1wbGF0ZSIdChtSZXR1cm5FbWFpbFZlcmlmaWNhdGlvbkNvZGVCMlowZ2l0aHViLmNvbS96aXRhZGVsL3ppdGFkZWwvcGtnL2dycGMvdXNlci92Mjt1c2VyYgZwcm90bzM");
+  fileDesc("Cht6aXRhZGVsL3VzZXIvdjIvZW1haWwucHJvdG8SD3ppdGFkZWwudXNlci52MiLLAQoNU2V0SHVtYW5FbWFpbBINCgVlbWFpbBgBIAEoCRI/CglzZW5kX2NvZGUYAiABKAsyKi56aXRhZGVsLnVzZXIudjIuU2VuZEVtYWlsVmVyaWZpY2F0aW9uQ29kZUgAEkMKC3JldHVybl9jb2RlGAMgASgLMiwueml0YWRlbC51c2VyLnYyLlJldHVybkVtYWlsVmVyaWZpY2F0aW9uQ29kZUgAEhUKC2lzX3ZlcmlmaWVkGAQgASgISABCDgoMdmVyaWZpY2F0aW9uIkcKGVNlbmRFbWFpbFZlcmlmaWNhdGlvbkNvZGUSGQoMdXJsX3RlbXBsYXRlGAEgASgJSACIAQFCDwoNX3VybF90ZW1wbGF0ZSIdChtSZXR1cm5FbWFpbFZlcmlmaWNhdGlvbkNvZGUiMAoKSHVtYW5FbWFpbBINCgVlbWFpbBgBIAEoCRITCgtpc192ZXJpZmllZBgCIAEoCEIyWjBnaXRodWIuY29tL3ppdGFkZWwveml0YWRlbC9wa2cvZ3JwYy91c2VyL3YyO3VzZXJiBnByb3RvMw");
 
 /**
  * Describes the message zitadel.user.v2.SetHumanEmail.
@@ -30,4 +30,11 @@ export const SendEmailVerificationCodeSchema = /*@__PURE__*/
  */
 export const ReturnEmailVerificationCodeSchema = /*@__PURE__*/
   messageDesc(file_zitadel_user_v2_email, 2);
+
+/**
+ * Describes the message zitadel.user.v2.HumanEmail.
+ * Use `create(HumanEmailSchema)` to create a new message.
+ */
+export const HumanEmailSchema = /*@__PURE__*/
+  messageDesc(file_zitadel_user_v2_email, 3);
 

@@ -4,6 +4,10 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
+import type { HumanEmail } from "./email_pb";
+import type { HumanPhone } from "./phone_pb";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Details } from "../../object/v2/object_pb";
 
 /**
  * Describes the file zitadel/user/v2/user.proto.
@@ -52,6 +56,228 @@ export declare type SetHumanProfile = Message<"zitadel.user.v2.SetHumanProfile">
 export declare const SetHumanProfileSchema: GenMessage<SetHumanProfile>;
 
 /**
+ * @generated from message zitadel.user.v2.HumanProfile
+ */
+export declare type HumanProfile = Message<"zitadel.user.v2.HumanProfile"> & {
+  /**
+   * @generated from field: string given_name = 1;
+   */
+  givenName: string;
+
+  /**
+   * @generated from field: string family_name = 2;
+   */
+  familyName: string;
+
+  /**
+   * @generated from field: optional string nick_name = 3;
+   */
+  nickName?: string | undefined;
+
+  /**
+   * @generated from field: optional string display_name = 4;
+   */
+  displayName?: string | undefined;
+
+  /**
+   * @generated from field: optional string preferred_language = 5;
+   */
+  preferredLanguage?: string | undefined;
+
+  /**
+   * @generated from field: optional zitadel.user.v2.Gender gender = 6;
+   */
+  gender?: Gender | undefined;
+
+  /**
+   * @generated from field: string avatar_url = 7;
+   */
+  avatarUrl: string;
+};
+
+/**
+ * Describes the message zitadel.user.v2.HumanProfile.
+ * Use `create(HumanProfileSchema)` to create a new message.
+ */
+export declare const HumanProfileSchema: GenMessage<HumanProfile>;
+
+/**
+ * @generated from message zitadel.user.v2.SetMetadataEntry
+ */
+export declare type SetMetadataEntry = Message<"zitadel.user.v2.SetMetadataEntry"> & {
+  /**
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * @generated from field: bytes value = 2;
+   */
+  value: Uint8Array;
+};
+
+/**
+ * Describes the message zitadel.user.v2.SetMetadataEntry.
+ * Use `create(SetMetadataEntrySchema)` to create a new message.
+ */
+export declare const SetMetadataEntrySchema: GenMessage<SetMetadataEntry>;
+
+/**
+ * @generated from message zitadel.user.v2.HumanUser
+ */
+export declare type HumanUser = Message<"zitadel.user.v2.HumanUser"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: zitadel.user.v2.UserState state = 2;
+   */
+  state: UserState;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+
+  /**
+   * @generated from field: repeated string login_names = 4;
+   */
+  loginNames: string[];
+
+  /**
+   * @generated from field: string preferred_login_name = 5;
+   */
+  preferredLoginName: string;
+
+  /**
+   * @generated from field: zitadel.user.v2.HumanProfile profile = 6;
+   */
+  profile?: HumanProfile | undefined;
+
+  /**
+   * @generated from field: zitadel.user.v2.HumanEmail email = 7;
+   */
+  email?: HumanEmail | undefined;
+
+  /**
+   * @generated from field: zitadel.user.v2.HumanPhone phone = 8;
+   */
+  phone?: HumanPhone | undefined;
+
+  /**
+   * @generated from field: bool password_change_required = 9;
+   */
+  passwordChangeRequired: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp password_changed = 10;
+   */
+  passwordChanged?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp mfa_init_skipped = 11;
+   */
+  mfaInitSkipped?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message zitadel.user.v2.HumanUser.
+ * Use `create(HumanUserSchema)` to create a new message.
+ */
+export declare const HumanUserSchema: GenMessage<HumanUser>;
+
+/**
+ * @generated from message zitadel.user.v2.User
+ */
+export declare type User = Message<"zitadel.user.v2.User"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: zitadel.object.v2.Details details = 8;
+   */
+  details?: Details | undefined;
+
+  /**
+   * @generated from field: zitadel.user.v2.UserState state = 2;
+   */
+  state: UserState;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+
+  /**
+   * @generated from field: repeated string login_names = 4;
+   */
+  loginNames: string[];
+
+  /**
+   * @generated from field: string preferred_login_name = 5;
+   */
+  preferredLoginName: string;
+
+  /**
+   * @generated from oneof zitadel.user.v2.User.type
+   */
+  type: {
+    /**
+     * @generated from field: zitadel.user.v2.HumanUser human = 6;
+     */
+    value: HumanUser;
+    case: "human";
+  } | {
+    /**
+     * @generated from field: zitadel.user.v2.MachineUser machine = 7;
+     */
+    value: MachineUser;
+    case: "machine";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message zitadel.user.v2.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export declare const UserSchema: GenMessage<User>;
+
+/**
+ * @generated from message zitadel.user.v2.MachineUser
+ */
+export declare type MachineUser = Message<"zitadel.user.v2.MachineUser"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * @generated from field: bool has_secret = 3;
+   */
+  hasSecret: boolean;
+
+  /**
+   * @generated from field: zitadel.user.v2.AccessTokenType access_token_type = 4;
+   */
+  accessTokenType: AccessTokenType;
+};
+
+/**
+ * Describes the message zitadel.user.v2.MachineUser.
+ * Use `create(MachineUserSchema)` to create a new message.
+ */
+export declare const MachineUserSchema: GenMessage<MachineUser>;
+
+/**
  * @generated from enum zitadel.user.v2.Gender
  */
 export enum Gender {
@@ -80,4 +306,66 @@ export enum Gender {
  * Describes the enum zitadel.user.v2.Gender.
  */
 export declare const GenderSchema: GenEnum<Gender>;
+
+/**
+ * @generated from enum zitadel.user.v2.AccessTokenType
+ */
+export enum AccessTokenType {
+  /**
+   * As upstream: the zero value is a real type, not UNSPECIFIED (buf.yaml exempts it).
+   *
+   * @generated from enum value: ACCESS_TOKEN_TYPE_BEARER = 0;
+   */
+  BEARER = 0,
+
+  /**
+   * @generated from enum value: ACCESS_TOKEN_TYPE_JWT = 1;
+   */
+  JWT = 1,
+}
+
+/**
+ * Describes the enum zitadel.user.v2.AccessTokenType.
+ */
+export declare const AccessTokenTypeSchema: GenEnum<AccessTokenType>;
+
+/**
+ * @generated from enum zitadel.user.v2.UserState
+ */
+export enum UserState {
+  /**
+   * @generated from enum value: USER_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: USER_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * @generated from enum value: USER_STATE_INACTIVE = 2;
+   */
+  INACTIVE = 2,
+
+  /**
+   * @generated from enum value: USER_STATE_DELETED = 3;
+   */
+  DELETED = 3,
+
+  /**
+   * @generated from enum value: USER_STATE_LOCKED = 4;
+   */
+  LOCKED = 4,
+
+  /**
+   * @generated from enum value: USER_STATE_INITIAL = 5;
+   */
+  INITIAL = 5,
+}
+
+/**
+ * Describes the enum zitadel.user.v2.UserState.
+ */
+export declare const UserStateSchema: GenEnum<UserState>;
 

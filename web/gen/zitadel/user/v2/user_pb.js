@@ -3,12 +3,16 @@
 /* eslint-disable */
 
 import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_zitadel_object_v2_object } from "../../object/v2/object_pb";
+import { file_zitadel_user_v2_email } from "./email_pb";
+import { file_zitadel_user_v2_phone } from "./phone_pb";
 
 /**
  * Describes the file zitadel/user/v2/user.proto.
  */
 export const file_zitadel_user_v2_user = /*@__PURE__*/
-  fileDesc("Chp6aXRhZGVsL3VzZXIvdjIvdXNlci5wcm90bxIPeml0YWRlbC51c2VyLnYyIv0BCg9TZXRIdW1hblByb2ZpbGUSEgoKZ2l2ZW5fbmFtZRgBIAEoCRITCgtmYW1pbHlfbmFtZRgCIAEoCRIWCgluaWNrX25hbWUYAyABKAlIAIgBARIZCgxkaXNwbGF5X25hbWUYBCABKAlIAYgBARIfChJwcmVmZXJyZWRfbGFuZ3VhZ2UYBSABKAlIAogBARIsCgZnZW5kZXIYBiABKA4yFy56aXRhZGVsLnVzZXIudjIuR2VuZGVySAOIAQFCDAoKX25pY2tfbmFtZUIPCg1fZGlzcGxheV9uYW1lQhUKE19wcmVmZXJyZWRfbGFuZ3VhZ2VCCQoHX2dlbmRlcipYCgZHZW5kZXISFgoSR0VOREVSX1VOU1BFQ0lGSUVEEAASEQoNR0VOREVSX0ZFTUFMRRABEg8KC0dFTkRFUl9NQUxFEAISEgoOR0VOREVSX0RJVkVSU0UQA0IyWjBnaXRodWIuY29tL3ppdGFkZWwveml0YWRlbC9wa2cvZ3JwYy91c2VyL3YyO3VzZXJiBnByb3RvMw");
+  fileDesc("Chp6aXRhZGVsL3VzZXIvdjIvdXNlci5wcm90bxIPeml0YWRlbC51c2VyLnYyIv0BCg9TZXRIdW1hblByb2ZpbGUSEgoKZ2l2ZW5fbmFtZRgBIAEoCRITCgtmYW1pbHlfbmFtZRgCIAEoCRIWCgluaWNrX25hbWUYAyABKAlIAIgBARIZCgxkaXNwbGF5X25hbWUYBCABKAlIAYgBARIfChJwcmVmZXJyZWRfbGFuZ3VhZ2UYBSABKAlIAogBARIsCgZnZW5kZXIYBiABKA4yFy56aXRhZGVsLnVzZXIudjIuR2VuZGVySAOIAQFCDAoKX25pY2tfbmFtZUIPCg1fZGlzcGxheV9uYW1lQhUKE19wcmVmZXJyZWRfbGFuZ3VhZ2VCCQoHX2dlbmRlciKOAgoMSHVtYW5Qcm9maWxlEhIKCmdpdmVuX25hbWUYASABKAkSEwoLZmFtaWx5X25hbWUYAiABKAkSFgoJbmlja19uYW1lGAMgASgJSACIAQESGQoMZGlzcGxheV9uYW1lGAQgASgJSAGIAQESHwoScHJlZmVycmVkX2xhbmd1YWdlGAUgASgJSAKIAQESLAoGZ2VuZGVyGAYgASgOMhcueml0YWRlbC51c2VyLnYyLkdlbmRlckgDiAEBEhIKCmF2YXRhcl91cmwYByABKAlCDAoKX25pY2tfbmFtZUIPCg1fZGlzcGxheV9uYW1lQhUKE19wcmVmZXJyZWRfbGFuZ3VhZ2VCCQoHX2dlbmRlciIuChBTZXRNZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDCKiAwoJSHVtYW5Vc2VyEg8KB3VzZXJfaWQYASABKAkSKQoFc3RhdGUYAiABKA4yGi56aXRhZGVsLnVzZXIudjIuVXNlclN0YXRlEhAKCHVzZXJuYW1lGAMgASgJEhMKC2xvZ2luX25hbWVzGAQgAygJEhwKFHByZWZlcnJlZF9sb2dpbl9uYW1lGAUgASgJEi4KB3Byb2ZpbGUYBiABKAsyHS56aXRhZGVsLnVzZXIudjIuSHVtYW5Qcm9maWxlEioKBWVtYWlsGAcgASgLMhsueml0YWRlbC51c2VyLnYyLkh1bWFuRW1haWwSKgoFcGhvbmUYCCABKAsyGy56aXRhZGVsLnVzZXIudjIuSHVtYW5QaG9uZRIgChhwYXNzd29yZF9jaGFuZ2VfcmVxdWlyZWQYCSABKAgSNAoQcGFzc3dvcmRfY2hhbmdlZBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoQbWZhX2luaXRfc2tpcHBlZBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAimgIKBFVzZXISDwoHdXNlcl9pZBgBIAEoCRIrCgdkZXRhaWxzGAggASgLMhoueml0YWRlbC5vYmplY3QudjIuRGV0YWlscxIpCgVzdGF0ZRgCIAEoDjIaLnppdGFkZWwudXNlci52Mi5Vc2VyU3RhdGUSEAoIdXNlcm5hbWUYAyABKAkSEwoLbG9naW5fbmFtZXMYBCADKAkSHAoUcHJlZmVycmVkX2xvZ2luX25hbWUYBSABKAkSKwoFaHVtYW4YBiABKAsyGi56aXRhZGVsLnVzZXIudjIuSHVtYW5Vc2VySAASLwoHbWFjaGluZRgHIAEoCzIcLnppdGFkZWwudXNlci52Mi5NYWNoaW5lVXNlckgAQgYKBHR5cGUigQEKC01hY2hpbmVVc2VyEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEgoKaGFzX3NlY3JldBgDIAEoCBI7ChFhY2Nlc3NfdG9rZW5fdHlwZRgEIAEoDjIgLnppdGFkZWwudXNlci52Mi5BY2Nlc3NUb2tlblR5cGUqWAoGR2VuZGVyEhYKEkdFTkRFUl9VTlNQRUNJRklFRBAAEhEKDUdFTkRFUl9GRU1BTEUQARIPCgtHRU5ERVJfTUFMRRACEhIKDkdFTkRFUl9ESVZFUlNFEAMqSgoPQWNjZXNzVG9rZW5UeXBlEhwKGEFDQ0VTU19UT0tFTl9UWVBFX0JFQVJFUhAAEhkKFUFDQ0VTU19UT0tFTl9UWVBFX0pXVBABKp4BCglVc2VyU3RhdGUSGgoWVVNFUl9TVEFURV9VTlNQRUNJRklFRBAAEhUKEVVTRVJfU1RBVEVfQUNUSVZFEAESFwoTVVNFUl9TVEFURV9JTkFDVElWRRACEhYKElVTRVJfU1RBVEVfREVMRVRFRBADEhUKEVVTRVJfU1RBVEVfTE9DS0VEEAQSFgoSVVNFUl9TVEFURV9JTklUSUFMEAVCMlowZ2l0aHViLmNvbS96aXRhZGVsL3ppdGFkZWwvcGtnL2dycGMvdXNlci92Mjt1c2VyYgZwcm90bzM", [file_google_protobuf_timestamp, file_zitadel_object_v2_object, file_zitadel_user_v2_email, file_zitadel_user_v2_phone]);
 
 /**
  * Describes the message zitadel.user.v2.SetHumanProfile.
@@ -16,6 +20,41 @@ export const file_zitadel_user_v2_user = /*@__PURE__*/
  */
 export const SetHumanProfileSchema = /*@__PURE__*/
   messageDesc(file_zitadel_user_v2_user, 0);
+
+/**
+ * Describes the message zitadel.user.v2.HumanProfile.
+ * Use `create(HumanProfileSchema)` to create a new message.
+ */
+export const HumanProfileSchema = /*@__PURE__*/
+  messageDesc(file_zitadel_user_v2_user, 1);
+
+/**
+ * Describes the message zitadel.user.v2.SetMetadataEntry.
+ * Use `create(SetMetadataEntrySchema)` to create a new message.
+ */
+export const SetMetadataEntrySchema = /*@__PURE__*/
+  messageDesc(file_zitadel_user_v2_user, 2);
+
+/**
+ * Describes the message zitadel.user.v2.HumanUser.
+ * Use `create(HumanUserSchema)` to create a new message.
+ */
+export const HumanUserSchema = /*@__PURE__*/
+  messageDesc(file_zitadel_user_v2_user, 3);
+
+/**
+ * Describes the message zitadel.user.v2.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export const UserSchema = /*@__PURE__*/
+  messageDesc(file_zitadel_user_v2_user, 4);
+
+/**
+ * Describes the message zitadel.user.v2.MachineUser.
+ * Use `create(MachineUserSchema)` to create a new message.
+ */
+export const MachineUserSchema = /*@__PURE__*/
+  messageDesc(file_zitadel_user_v2_user, 5);
 
 /**
  * Describes the enum zitadel.user.v2.Gender.
@@ -28,4 +67,28 @@ export const GenderSchema = /*@__PURE__*/
  */
 export const Gender = /*@__PURE__*/
   tsEnum(GenderSchema);
+
+/**
+ * Describes the enum zitadel.user.v2.AccessTokenType.
+ */
+export const AccessTokenTypeSchema = /*@__PURE__*/
+  enumDesc(file_zitadel_user_v2_user, 1);
+
+/**
+ * @generated from enum zitadel.user.v2.AccessTokenType
+ */
+export const AccessTokenType = /*@__PURE__*/
+  tsEnum(AccessTokenTypeSchema);
+
+/**
+ * Describes the enum zitadel.user.v2.UserState.
+ */
+export const UserStateSchema = /*@__PURE__*/
+  enumDesc(file_zitadel_user_v2_user, 2);
+
+/**
+ * @generated from enum zitadel.user.v2.UserState
+ */
+export const UserState = /*@__PURE__*/
+  tsEnum(UserStateSchema);
 

@@ -2,11 +2,14 @@
 // @generated from file zitadel/user/v2/user_service.proto (package zitadel.user.v2, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 import type { Details, ListDetails, Organization } from "../../object/v2/object_pb";
-import type { SetHumanProfile } from "./user_pb";
+import type { SetHumanProfile, SetMetadataEntry, User } from "./user_pb";
 import type { SetHumanEmail } from "./email_pb";
+import type { SetHumanPhone } from "./phone_pb";
+import type { HashedPassword, Password } from "./password_pb";
+import type { IDPLink } from "./idp_pb";
 import type { Passkey, PasskeyAuthenticator, PasskeyRegistrationCode, ReturnPasskeyRegistrationCode, SendPasskeyRegistrationLink } from "./passkey_pb";
 
 /**
@@ -19,10 +22,6 @@ export declare const file_zitadel_user_v2_user_service: GenFile;
  */
 export declare type AddHumanUserRequest = Message<"zitadel.user.v2.AddHumanUserRequest"> & {
   /**
-   * Upstream's other fields (10 phone, 6 metadata, 7 password, 8 hashed_password,
-   * 9 idp_links, 12 totp_secret) are not served: binary protobuf and Envoy's JSON transcoding
-   * both drop them as unknown fields.
-   *
    * @generated from field: optional string user_id = 1;
    */
   userId?: string | undefined;
@@ -46,6 +45,43 @@ export declare type AddHumanUserRequest = Message<"zitadel.user.v2.AddHumanUserR
    * @generated from field: zitadel.user.v2.SetHumanEmail email = 5;
    */
   email?: SetHumanEmail | undefined;
+
+  /**
+   * @generated from field: zitadel.user.v2.SetHumanPhone phone = 10;
+   */
+  phone?: SetHumanPhone | undefined;
+
+  /**
+   * @generated from field: repeated zitadel.user.v2.SetMetadataEntry metadata = 6;
+   */
+  metadata: SetMetadataEntry[];
+
+  /**
+   * @generated from oneof zitadel.user.v2.AddHumanUserRequest.password_type
+   */
+  passwordType: {
+    /**
+     * @generated from field: zitadel.user.v2.Password password = 7;
+     */
+    value: Password;
+    case: "password";
+  } | {
+    /**
+     * @generated from field: zitadel.user.v2.HashedPassword hashed_password = 8;
+     */
+    value: HashedPassword;
+    case: "hashedPassword";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * @generated from field: repeated zitadel.user.v2.IDPLink idp_links = 9;
+   */
+  idpLinks: IDPLink[];
+
+  /**
+   * @generated from field: optional string totp_secret = 12;
+   */
+  totpSecret?: string | undefined;
 };
 
 /**
@@ -318,13 +354,168 @@ export declare type RemovePasskeyResponse = Message<"zitadel.user.v2.RemovePassk
 export declare const RemovePasskeyResponseSchema: GenMessage<RemovePasskeyResponse>;
 
 /**
+ * @generated from message zitadel.user.v2.GetUserByIDRequest
+ */
+export declare type GetUserByIDRequest = Message<"zitadel.user.v2.GetUserByIDRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message zitadel.user.v2.GetUserByIDRequest.
+ * Use `create(GetUserByIDRequestSchema)` to create a new message.
+ */
+export declare const GetUserByIDRequestSchema: GenMessage<GetUserByIDRequest>;
+
+/**
+ * @generated from message zitadel.user.v2.GetUserByIDResponse
+ */
+export declare type GetUserByIDResponse = Message<"zitadel.user.v2.GetUserByIDResponse"> & {
+  /**
+   * @generated from field: zitadel.object.v2.Details details = 1;
+   */
+  details?: Details | undefined;
+
+  /**
+   * @generated from field: zitadel.user.v2.User user = 2;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message zitadel.user.v2.GetUserByIDResponse.
+ * Use `create(GetUserByIDResponseSchema)` to create a new message.
+ */
+export declare const GetUserByIDResponseSchema: GenMessage<GetUserByIDResponse>;
+
+/**
+ * @generated from message zitadel.user.v2.ListAuthenticationMethodTypesRequest
+ */
+export declare type ListAuthenticationMethodTypesRequest = Message<"zitadel.user.v2.ListAuthenticationMethodTypesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: optional zitadel.user.v2.DomainQuery domain_query = 2;
+   */
+  domainQuery?: DomainQuery | undefined;
+};
+
+/**
+ * Describes the message zitadel.user.v2.ListAuthenticationMethodTypesRequest.
+ * Use `create(ListAuthenticationMethodTypesRequestSchema)` to create a new message.
+ */
+export declare const ListAuthenticationMethodTypesRequestSchema: GenMessage<ListAuthenticationMethodTypesRequest>;
+
+/**
+ * @generated from message zitadel.user.v2.DomainQuery
+ */
+export declare type DomainQuery = Message<"zitadel.user.v2.DomainQuery"> & {
+  /**
+   * include_without_domain also lists methods not bound to a domain (e.g. a password).
+   *
+   * @generated from field: bool include_without_domain = 1;
+   */
+  includeWithoutDomain: boolean;
+
+  /**
+   * domain (the RP ID) restricts WebAuthn methods to those registered for it.
+   *
+   * @generated from field: string domain = 2;
+   */
+  domain: string;
+};
+
+/**
+ * Describes the message zitadel.user.v2.DomainQuery.
+ * Use `create(DomainQuerySchema)` to create a new message.
+ */
+export declare const DomainQuerySchema: GenMessage<DomainQuery>;
+
+/**
+ * @generated from message zitadel.user.v2.ListAuthenticationMethodTypesResponse
+ */
+export declare type ListAuthenticationMethodTypesResponse = Message<"zitadel.user.v2.ListAuthenticationMethodTypesResponse"> & {
+  /**
+   * @generated from field: zitadel.object.v2.ListDetails details = 1;
+   */
+  details?: ListDetails | undefined;
+
+  /**
+   * @generated from field: repeated zitadel.user.v2.AuthenticationMethodType auth_method_types = 2;
+   */
+  authMethodTypes: AuthenticationMethodType[];
+};
+
+/**
+ * Describes the message zitadel.user.v2.ListAuthenticationMethodTypesResponse.
+ * Use `create(ListAuthenticationMethodTypesResponseSchema)` to create a new message.
+ */
+export declare const ListAuthenticationMethodTypesResponseSchema: GenMessage<ListAuthenticationMethodTypesResponse>;
+
+/**
+ * @generated from enum zitadel.user.v2.AuthenticationMethodType
+ */
+export enum AuthenticationMethodType {
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_PASSWORD = 1;
+   */
+  PASSWORD = 1,
+
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_PASSKEY = 2;
+   */
+  PASSKEY = 2,
+
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_IDP = 3;
+   */
+  IDP = 3,
+
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_TOTP = 4;
+   */
+  TOTP = 4,
+
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_U2F = 5;
+   */
+  U2F = 5,
+
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_OTP_SMS = 6;
+   */
+  OTP_SMS = 6,
+
+  /**
+   * @generated from enum value: AUTHENTICATION_METHOD_TYPE_OTP_EMAIL = 7;
+   */
+  OTP_EMAIL = 7,
+}
+
+/**
+ * Describes the enum zitadel.user.v2.AuthenticationMethodType.
+ */
+export declare const AuthenticationMethodTypeSchema: GenEnum<AuthenticationMethodType>;
+
+/**
  * The passkey subset of ZITADEL's user service v2: same names, field numbers and paths.
  *
  * @generated from service zitadel.user.v2.UserService
  */
 export declare const UserService: GenService<{
   /**
-   * Create a human user (a minimal subset of upstream's fields).
+   * Create a human user. Every upstream field parses; what the service does not implement is
+   * refused by name.
    *
    * @generated from rpc zitadel.user.v2.UserService.AddHumanUser
    */
@@ -332,6 +523,16 @@ export declare const UserService: GenService<{
     methodKind: "unary";
     input: typeof AddHumanUserRequestSchema;
     output: typeof AddHumanUserResponseSchema;
+  },
+  /**
+   * A user by id (not implemented yet: UNIMPLEMENTED).
+   *
+   * @generated from rpc zitadel.user.v2.UserService.GetUserByID
+   */
+  getUserByID: {
+    methodKind: "unary";
+    input: typeof GetUserByIDRequestSchema;
+    output: typeof GetUserByIDResponseSchema;
   },
   /**
    * Start a passkey registration: a NOT_READY passkey and its creation options.
@@ -382,6 +583,17 @@ export declare const UserService: GenService<{
     methodKind: "unary";
     input: typeof RemovePasskeyRequestSchema;
     output: typeof RemovePasskeyResponseSchema;
+  },
+  /**
+   * The kinds of authentication a user has set up, e.g. PASSKEY, for a login UI (not
+   * implemented yet: UNIMPLEMENTED).
+   *
+   * @generated from rpc zitadel.user.v2.UserService.ListAuthenticationMethodTypes
+   */
+  listAuthenticationMethodTypes: {
+    methodKind: "unary";
+    input: typeof ListAuthenticationMethodTypesRequestSchema;
+    output: typeof ListAuthenticationMethodTypesResponseSchema;
   },
 }>;
 
