@@ -273,6 +273,8 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
                 "headers": [{"name": "content-type", "string_match": {"safe_regex": {"regex": CONNECT_CONTENT_TYPES}}}],
             },
             "route": to_grpc,
+            # gRPC's own header, meaningless to a Connect client.
+            "response_headers_to_remove": ["grpc-accept-encoding"],
             "typed_per_filter_config": {
                 "envoy.filters.http.header_mutation": _typed(
                     "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
@@ -374,6 +376,8 @@ def render(
                 "name": "envoy.filters.http.header_mutation",
                 "typed_config": _typed("envoy.extensions.filters.http.header_mutation.v3.HeaderMutation"),
             },
+            # Before the buffer, so that its 413 becomes a Connect error too.
+            _lua(CONNECT_ERRORS),
             {
                 "name": BUFFER,
                 "typed_config": _typed(
@@ -384,7 +388,6 @@ def render(
                 "name": "envoy.filters.http.grpc_web",
                 "typed_config": _typed("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"),
             },
-            _lua(CONNECT_ERRORS),
             {
                 "name": "envoy.filters.http.connect_grpc_bridge",
                 "typed_config": _typed("envoy.extensions.filters.http.connect_grpc_bridge.v3.FilterConfig"),

@@ -43,9 +43,9 @@ def test_the_filters_run_cors_grpc_web_connect_transcoder_router_in_this_order()
     assert names == [
         "envoy.filters.http.cors",
         "envoy.filters.http.header_mutation",
+        "passkeys.connect_errors",
         "envoy.filters.http.buffer",
         "envoy.filters.http.grpc_web",
-        "passkeys.connect_errors",
         "envoy.filters.http.connect_grpc_bridge",
         "passkeys.connect_json",
         "passkeys.http_status",
