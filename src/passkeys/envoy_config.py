@@ -211,9 +211,12 @@ def _cors_policy(origins: tuple[str, ...]) -> dict[str, Any]:
     )
 
 
+TRANSCODER = "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
+
+
 def _transcoder(descriptor: Path) -> dict[str, Any]:
     return _typed(
-        "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        TRANSCODER,
         proto_descriptor=str(descriptor),
         services=[SERVICE],
         # gRPC errors become HTTP status codes with a google.rpc.Status JSON body.
@@ -228,7 +231,7 @@ def _connect_transcoder(descriptor: Path) -> dict[str, Any]:
     """Per route, for Connect's JSON calls: the gRPC paths only, and errors left as gRPC status for
     the bridge to turn into Connect's error body."""
     return _typed(
-        "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        TRANSCODER,
         proto_descriptor_bin=_grpc_path_descriptor(descriptor),
         services=[SERVICE],
         auto_mapping=True,
