@@ -260,6 +260,7 @@ def verify_credential(
 
 def _verify(credential: Mapping[str, Any], challenge: bytes, rp_id: str, policy: Policy) -> VerifiedCredential:
     roots = _roots(credential, policy)
+    algorithms = [COSEAlgorithmIdentifier(a) for a in policy.algorithms]  # valid: config.py checked them
     try:
         verified = verify_registration_response(
             credential=dict(credential),
@@ -268,7 +269,7 @@ def _verify(credential: Mapping[str, Any], challenge: bytes, rp_id: str, policy:
             expected_origin=list(policy.origins),
             require_user_presence=policy.require_user_presence,
             require_user_verification=policy.require_user_verification,
-            supported_pub_key_algs=[COSEAlgorithmIdentifier(a) for a in policy.algorithms],
+            supported_pub_key_algs=algorithms,
             # Copies: the format modules append their own roots to the list they are given.
             pem_root_certs_bytes_by_fmt={fmt: list(pems) for fmt, pems in roots.by_format.items()},
         )
