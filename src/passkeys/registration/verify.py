@@ -29,7 +29,12 @@ from webauthn import verify_registration_response
 from webauthn.helpers import base64url_to_bytes, parse_attestation_object
 from webauthn.helpers import exceptions as lib
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
-from webauthn.helpers.structs import AttestationFormat, AuthenticatorTransport, CredentialDeviceType
+from webauthn.helpers.structs import (
+    AttestationFormat,
+    AttestationObject,
+    AuthenticatorTransport,
+    CredentialDeviceType,
+)
 
 from passkeys.errors import SERVER_FAULT, SERVER_RESOURCES_EXHAUSTED, ServerFault, ServerOverloaded
 from passkeys.registration import attestation_policy as attestation
@@ -221,6 +226,7 @@ class _Roots:
 
     by_format: dict[AttestationFormat, list[bytes]]
     entry: MetadataEntry | None = None
+    parsed: AttestationObject | None = None  # the attestation object, when read to find them
 
 
 def _roots(credential: Mapping[str, Any], policy: Policy) -> _Roots:
@@ -241,7 +247,7 @@ def _roots(credential: Mapping[str, Any], policy: Policy) -> _Roots:
     except _CLIENT_FAULTS:
         return _Roots({})  # malformed: the library says how
     entry = attestation.metadata_entry(rules, fmt, aaguid, att_stmt.x5c)
-    return _Roots({fmt: attestation.roots_for(rules, fmt, entry, ())}, entry)
+    return _Roots({fmt: attestation.roots_for(rules, fmt, entry, ())}, entry, parsed)
 
 
 def verify_credential(
@@ -278,7 +284,7 @@ def _verify(credential: Mapping[str, Any], challenge: bytes, rp_id: str, policy:
             raise
         raise _rejected(exc) from exc
 
-    parsed = parse_attestation_object(verified.attestation_object)
+    parsed = roots.parsed or parse_attestation_object(verified.attestation_object)
     x5c = parsed.att_stmt.x5c
     strict.check_client_data(credential, allow_cross_origin=policy.allow_cross_origin, top_origins=policy.top_origins)
     strict.check_raw_id(credential, verified.credential_id)
