@@ -21,30 +21,23 @@ import grpc
 import pytest
 from zitadel.user.v2 import user_service_pb2 as pb
 
-from tests.conftest import ORIGIN, RP_ID
+from passkeys.config import Settings
 from tests.service.test_metrics import delta, scrape
-from tests.service.test_registration_flow import as_struct, b64decode, options_of
+from tests.service.test_registration_flow import pending_verify
 from tests.service.test_verify_failures import error_info
 from tests.support.attestation_certs import AttestationCA
-from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
 from tests.support.metadata import Entry, write_metadata
 from tests.support.process import ServerProcess, server_process
+from tests.support.servers import Client
 
 VERIFY = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"
 
 
-def _pending_request(server: ServerProcess) -> pb.VerifyPasskeyRegistrationRequest:
-    stub = server.stub
-    user_id = stub.AddHumanUser(
-        pb.AddHumanUserRequest(profile={"given_name": "A", "family_name": "B"}, email={"email": "a@b.io"})
-    ).user_id
-    started = stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id))
-    challenge = b64decode(options_of(started)["challenge"])
-    credential = SoftAuthenticator().register(challenge=challenge, origin=ORIGIN, rp_id=RP_ID, attestation="packed")
-    return pb.VerifyPasskeyRegistrationRequest(
-        user_id=user_id, passkey_id=started.passkey_id, public_key_credential=as_struct(credential), passkey_name="k"
-    )
+def _pending_request(server: ServerProcess, url: str) -> pb.VerifyPasskeyRegistrationRequest:
+    assert server.channel is not None
+    client = Client(Settings(database_url=url), server.port, server.channel, server.admin_token)
+    return pending_verify(client)[2]
 
 
 def _no_free_descriptor(pid: int) -> tuple[int, int]:
@@ -61,7 +54,7 @@ def test_out_of_file_descriptors_is_unavailable_and_not_the_clients_fault(tmp_pa
     url = f"sqlite:///{tmp_path / 'passkeys.db'}"
     with server_process(url, tmp_path, PASSKEYS_METRICS_ADDR="127.0.0.1:0") as server:
         assert server.proc is not None
-        request = _pending_request(server)  # the connection, database and threads are up
+        request = _pending_request(server, url)  # the connection, database and threads are up
         before_metrics = scrape(server.metrics_port)
         before = snapshot(url)
         limits = _no_free_descriptor(server.proc.pid)
