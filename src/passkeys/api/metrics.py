@@ -5,19 +5,23 @@ workers.start() serves them in-process. Several worker processes: workers.start(
 PROMETHEUS_MULTIPROC_DIR to a fresh empty directory *before* it spawns the workers
 (prometheus_client reads it at import, in each worker) and serves the endpoint from the parent
 with `start_metrics_http(addr, that_dir)`, which sums the workers' files; when a worker dies,
-`mark_process_dead(pid, that_dir)` drops its gauges (none today; its counts stay counted).
+`mark_process_dead(pid, that_dir)` drops its live gauges (the metadata gauges are the max over
+every worker's files; its counts stay counted).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
 
-from passkeys.errors import DomainError
+from passkeys.errors import DomainError, ServerFault
 
 if TYPE_CHECKING:  # the parent of worker processes serves metrics but loads no gRPC
     import grpc
+
+    from passkeys.registration.metadata import Metadata
 
 VERIFY_METHOD = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"
 
@@ -33,13 +37,35 @@ VERIFICATION_FAILURES = Counter(
     "VerifyPasskeyRegistration calls refused, by ErrorInfo reason and failed WebAuthn check",
     ["reason", "check"],
 )
+SERVER_FAULTS = Counter(
+    "passkeys_server_faults",
+    "Calls that failed by the server's fault (resources exhausted, internal errors), not the client's",
+    ["method", "reason"],
+)
+# The FIDO metadata in use (registration/metadata.py): alert when time() passes the next update.
+METADATA_SERIAL = Gauge(
+    "passkeys_attestation_metadata_serial", "Serial number (no) of the FIDO metadata in use", multiprocess_mode="max"
+)
+METADATA_NEXT_UPDATE = Gauge(
+    "passkeys_attestation_metadata_next_update_timestamp_seconds",
+    "nextUpdate of the FIDO metadata in use, as a Unix time (00:00 UTC of that day)",
+    multiprocess_mode="max",
+)
 
 
 def record_call(method: str, code: grpc.StatusCode, seconds: float, error: DomainError | None) -> None:
     CALLS.labels(method=method, code=code.name).inc()
     DURATION.labels(method=method).observe(seconds)
-    if method == VERIFY_METHOD and error is not None:
+    if isinstance(error, ServerFault) or (error is None and code.name == "INTERNAL"):
+        SERVER_FAULTS.labels(method=method, reason=error.reason if error else "INTERNAL").inc()
+    elif method == VERIFY_METHOD and error is not None:
         VERIFICATION_FAILURES.labels(reason=error.reason, check=str(error.metadata.get("check", ""))).inc()
+
+
+def record_attestation_metadata(metadata: Metadata) -> None:
+    METADATA_SERIAL.set(metadata.serial)
+    next_update = datetime.combine(metadata.next_update, time.min, tzinfo=UTC)
+    METADATA_NEXT_UPDATE.set(next_update.timestamp())
 
 
 def start_metrics_http(addr: str, multiprocess_dir: str | None = None) -> int:

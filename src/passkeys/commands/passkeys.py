@@ -26,6 +26,7 @@ from passkeys.commands.events import Details, UserRow, append_event, details_of,
 from passkeys.config import Settings
 from passkeys.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from passkeys.limits import MAX_CREDENTIAL_JSON, MIN_CREDENTIAL_JSON
+from passkeys.registration.attestation_policy import load_attestation_policy
 from passkeys.registration.options import ExistingCredential, choose_rp_id, creation_options
 from passkeys.registration.verify import Policy, VerifiedCredential, verify_credential
 from passkeys.store.db import Database
@@ -112,6 +113,15 @@ def policy_from(settings: Settings) -> Policy:
         allow_cross_origin=settings.allow_cross_origin,
         top_origins=settings.top_origins,
         attestation_roots=settings.attestation_roots,
+        attestation_policy=load_attestation_policy(
+            mode=settings.attestation_policy,
+            metadata_path=settings.attestation_metadata_path or None,
+            min_certification=settings.attestation_min_certification or None,
+            aaguid_allow=settings.aaguid_allow,
+            aaguid_deny=settings.aaguid_deny,
+            device_bound_only=settings.device_bound_only,
+        ),
+        safetynet_allow_basic_integrity=settings.safetynet_allow_basic_integrity,
     )
 
 
