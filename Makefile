@@ -9,7 +9,7 @@ GOOGLEAPIS := third_party/googleapis
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 2000
 
-.PHONY: setup run migrate test fuzz crash-test bench lint lint-proto generate web client-deps clean
+.PHONY: setup run migrate test fuzz crash-test bench bench-peers bench-profile lint lint-proto generate web client-deps clean
 
 setup: $(STAMP)
 
@@ -34,7 +34,7 @@ lint-proto: setup
 	$(BIN)/buf lint
 	$(BIN)/buf build -o /dev/null
 
-test: setup lint client-deps
+test: setup lint client-deps bench-peers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ZITADEL's JavaScript clients for tests/clients, pinned by its package-lock.json; installed again
@@ -55,10 +55,29 @@ CRASHES ?= 10
 crash-test: setup
 	PASSKEYS_TEST_CRASHES=$(CRASHES) $(PY) -m pytest tests/service/test_crash.py -q -s
 
-# Verifies per second, latency and memory against the bare library (bench/run.py; ~10 min;
-# BENCH_QUICK=1 for a tiny run). Prints the table and writes it to bench/results.md.
-bench: setup
+# Verifies per second, latency and memory against the bare library and the endpoints a user
+# would write by hand (bench/run.py; ~6 min; BENCH_QUICK=1 for a tiny run). Prints the tables
+# and writes them to bench/results.md.
+bench: setup bench-peers
 	PYTHONPATH=. $(PY) -m bench.run
+
+# Where a verify's CPU goes inside the running server: py-spy and per-thread CPU under load.
+bench-profile: setup bench-peers
+	PYTHONPATH=. $(PY) -m bench.profile_server
+
+# The peers of bench/peers: the Python one's packages (pyproject's `bench` extra) and the Node
+# one's (npm ci from the lock file; better-sqlite3 compiles against the machine's Node, ~1 min).
+BENCH_STAMP := $(VENV)/.bench-installed
+NODE_PEER_STAMP := bench/peers/node/node_modules/.installed
+bench-peers: $(BENCH_STAMP) $(NODE_PEER_STAMP)
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+$(NODE_PEER_STAMP): bench/peers/node/package-lock.json
+	cd bench/peers/node && npm ci --no-audit --no-fund
+	touch $@
 
 # Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
 # type the server puts in status details, google.rpc.ErrorInfo and zitadel.v1.ErrorDetail, so
@@ -80,4 +99,4 @@ web: setup
 	cd web && npm run bundle
 
 clean:
-	rm -rf $(VENV) data generated/__pycache__
+	rm -rf $(VENV) data generated/__pycache__ bench/peers/node/node_modules

@@ -2,10 +2,13 @@
 line per measured cell.
 
 Reads a JSON plan on stdin ({"grpc": addr, "http": addr, "token": ..., "cells": [...]}); each
-cell names a transport (grpc, rest, grpc-web), a mode (verify: only VerifyPasskeyRegistration
+cell names a transport (grpc, rest, grpc-web; peer: one of the minimal endpoints of bench/peers,
+JSON over HTTP/1.1 on "http", which has no gRPC and no users to add), a mode (verify: only VerifyPasskeyRegistration
 of registrations prepared before the timed window; full: RegisterPasskey, sign, Verify inside
 it; big: verify of ~1 MiB credentials), a concurrency and a count. Every answer is checked
 (status, and the details' sequence of a verify); only answered, successful calls are counted.
+With "cpu_pids" in the plan, each cell also gives the CPU time those processes used in its
+timed window, read at both ends from every thread's schedstat (nanoseconds, no sampling).
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -202,6 +207,19 @@ class Rest:
         await self.http.close()
 
 
+class Peer(Rest):
+    """A minimal endpoint of bench/peers: our REST paths and RegisterPasskey's answer, and
+    {"passkeyId": ..., "verified": true} for a verify."""
+
+    async def verify(self, pending: Pending, credential: dict[str, Any]) -> None:
+        body = await self._post(
+            f"/v2/users/{pending.user_id}/passkeys/{pending.passkey_id}",
+            {"passkeyName": "bench", "publicKeyCredential": credential},
+        )
+        if body != {"passkeyId": pending.passkey_id, "verified": True}:
+            raise Failed(f"peer verify answered {str(body)[:200]}")
+
+
 class GrpcWeb(Rest):
     """grpc-web (binary) framed by hand over HTTP/1.1."""
 
@@ -248,6 +266,18 @@ async def _pool(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]) -> 
     return latencies, errors
 
 
+def cpu_time_s(pids: list[int]) -> float:
+    """On-CPU time so far of every thread of these processes (a thread that ends takes its time along)."""
+    total = 0
+    for pid in pids:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue  # the thread ended between the listing and the read
+    return total / 1e9
+
+
 def _percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return 0.0
@@ -266,9 +296,8 @@ async def _users(setup: Grpc, count: int) -> list[str]:
     return users
 
 
-async def _prepare(setup: Grpc, count: int, pad: int) -> list[tuple[Pending, dict[str, Any]]]:
-    """Registrations started and signed before the timed window."""
-    users = await _users(setup, max(1, count // CREDS_PER_USER))
+async def _prepare(setup: Grpc | Rest, users: list[str], count: int, pad: int) -> list[tuple[Pending, dict[str, Any]]]:
+    """Registrations started (by `setup`, for these users in turn) and signed before the timed window."""
     started: list[Pending] = []
     targets = iter(range(count))
 
@@ -280,17 +309,27 @@ async def _prepare(setup: Grpc, count: int, pad: int) -> list[tuple[Pending, dic
     return [(p, sign(p.challenge, pad=pad)) for p in started]
 
 
-async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc) -> dict[str, Any]:
+def _client(plan: dict[str, Any], transport: str) -> Grpc | Rest:
+    if transport == "grpc":
+        return Grpc(plan["grpc"], plan["token"])
+    kinds: dict[str, type[Rest]] = {"rest": Rest, "grpc-web": GrpcWeb, "peer": Peer}
+    return kinds[transport](plan["http"], plan["token"])
+
+
+async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc | None) -> dict[str, Any]:
     transport, mode, concurrency, count = cell["transport"], cell["mode"], cell["concurrency"], cell["count"]
     warm = cell.get("warm", concurrency)
-    client: Grpc | Rest = (
-        Grpc(plan["grpc"], plan["token"])
-        if transport == "grpc"
-        else (Rest if transport == "rest" else GrpcWeb)(plan["http"], plan["token"])
-    )
+    client = _client(plan, transport)
     try:
         jobs: list[Callable[[], Awaitable[None]]]
-        if mode == "full":
+        if transport == "peer":
+            # A peer has no users to add: any user id starts a registration.
+            users = [f"bench-{secrets.token_hex(4)}-{n}" for n in range(max(1, (count + warm) // CREDS_PER_USER))]
+            prepared = await _prepare(client, users, count + warm, 0)
+            jobs = [_verify_job(client, p, c) for p, c in prepared]
+        elif setup is None:
+            raise Failed(f"a {transport} cell needs our service's gRPC address in the plan")
+        elif mode == "full":
             users = await _users(setup, max(1, count // CREDS_PER_USER))
 
             def full(user_id: str) -> Callable[[], Awaitable[None]]:
@@ -302,19 +341,19 @@ async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc) -> d
 
             jobs = [full(users[n % len(users)]) for n in range(count + warm)]
         else:
-            prepared = await _prepare(setup, count + warm, BIG_PAD if mode == "big" else 0)
-
-            def verify(pending: Pending, credential: dict[str, Any]) -> Callable[[], Awaitable[None]]:
-                return lambda: client.verify(pending, credential)
-
-            jobs = [verify(p, c) for p, c in prepared]
+            users = await _users(setup, max(1, (count + warm) // CREDS_PER_USER))
+            prepared = await _prepare(setup, users, count + warm, BIG_PAD if mode == "big" else 0)
+            jobs = [_verify_job(client, p, c) for p, c in prepared]
         # Untimed calls first (one per concurrent caller opens every connection).
         _, warm_errors = await _pool(concurrency, jobs[:warm])
+        pids = plan.get("cpu_pids", [])
+        server_cpu = cpu_time_s(pids)
         began = time.time()
         start, cpu = time.perf_counter(), time.process_time()
         latencies, errors = await _pool(concurrency, jobs[warm:])
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu
+        server_cpu = cpu_time_s(pids) - server_cpu
         errors = warm_errors + errors
     finally:
         await client.close()
@@ -327,20 +366,27 @@ async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc) -> d
         "elapsed_s": round(elapsed, 3),
         "window": [began, began + elapsed],
         "client_cpu_ms": round(client_cpu * 1000 / max(1, len(latencies)), 3),
+        **({"server_cpu_s": round(server_cpu, 6)} if pids else {}),
         "rate": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
         "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
     }
 
 
+def _verify_job(client: Grpc | Rest, pending: Pending, credential: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+    return lambda: client.verify(pending, credential)
+
+
 async def main_async(plan: dict[str, Any]) -> None:
-    setup = Grpc(plan["grpc"], plan["token"])
+    # Users and registrations of our service are prepared over gRPC, whatever the cell's transport.
+    setup = Grpc(plan["grpc"], plan["token"]) if plan.get("grpc") else None
     try:
         for cell in plan["cells"]:
             result = await run_cell(plan, cell, setup)
             print(json.dumps(result), flush=True)
     finally:
-        await setup.close()
+        if setup is not None:
+            await setup.close()
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
-"""`make bench` in its tiny form (BENCH_QUICK=1): the whole run works end to end and its table
-has every row, each with sane numbers (no failed call, every call counted, rates, latencies,
-memory), on SQLite and PostgreSQL, with 1 and 2 workers."""
+"""`make bench` in its tiny form (BENCH_QUICK=1): the whole run works end to end and its tables
+have every row, each with sane numbers (no failed call, every call counted, rates, latencies,
+CPU, memory): issue 17's table of the floor, our service and the two peers of bench/peers, and
+the grid on SQLite and PostgreSQL, with 1 and 2 workers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import run
+from bench import run, versus
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,21 @@ def test_quick_bench_prints_every_row_with_sane_numbers(tmp_path: Path) -> None:
 
     floor = data["floor"]
     assert 100 < floor["packed"] < floor["none"]  # none skips the signature check
+
+    against = data["versus"]
+    assert against["server_core"] != against["load_core"]  # the machine has 2 cores
+    assert set(against["rows"]) == set(versus.ROWS)
+    for row, reps in against["rows"].items():
+        assert len(reps) == 1, row
+        (rep,) = reps
+        assert rep["rate"] > 0 and rep["failed"] == 0, (row, rep["first_error"])
+        # CPU per verify: the floor's own, each server's read from its threads over the window.
+        assert 0.01 < rep["server_cpu_ms"] < 100, row
+        if row != "floor":
+            assert rep["transport"] == ("grpc" if row in ("sqlite", "postgres") else "peer"), row
+            assert rep["ok"] == rep["count"] and 0 < rep["p50_ms"] <= rep["p99_ms"] < 60_000, row
+        assert f"| {versus.LABELS[row]} | " in table, row
+    assert "Issue 17's targets for our service on SQLite:" in table
 
     expected = {
         (db, workers, transport, mode, concurrency)
@@ -64,6 +80,6 @@ def test_quick_bench_prints_every_row_with_sane_numbers(tmp_path: Path) -> None:
                 )
                 assert row in table, row
     assert seen == expected
-    for heading in ("### Floor", "### The service", "### REST and grpc-web", "### Memory"):
+    for heading in ("### Against the endpoint", "### Floor", "### The service", "### REST and grpc-web", "### Memory"):
         assert heading in table
     assert "failed calls: 0." in table
