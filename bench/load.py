@@ -348,12 +348,15 @@ async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc | Non
         _, warm_errors = await _pool(concurrency, jobs[:warm])
         pids = plan.get("cpu_pids", [])
         server_cpu = cpu_time_s(pids)
+        # For a profiler attached from outside (bench/profile_server.py): the window's ends on stderr.
+        print("bench.load: window begins", file=sys.stderr, flush=True)
         began = time.time()
         start, cpu = time.perf_counter(), time.process_time()
         latencies, errors = await _pool(concurrency, jobs[warm:])
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu
         server_cpu = cpu_time_s(pids) - server_cpu
+        print("bench.load: window ends", file=sys.stderr, flush=True)
         errors = warm_errors + errors
     finally:
         await client.close()
