@@ -68,7 +68,9 @@ def measure(tmp: Path, *, reps: int, count: int, warm: int, floor_s: float) -> d
         for rep in range(reps):
             for row in ROWS[rep % len(ROWS) :] + ROWS[: rep % len(ROWS)]:
                 print(f"bench: versus, round {rep + 1}/{reps}: {row}...", file=sys.stderr, flush=True)
-                runs[row].append(_measure_row(row, tmp, count, warm, floor_s))
+                place = tmp / f"{row}-{rep}"  # a fresh database, admin token and logs for each start
+                place.mkdir()
+                runs[row].append(_measure_row(row, place, count, warm, floor_s))
     finally:
         os.sched_setaffinity(0, before)
     return {"server_core": server_core, "load_core": load_core, "concurrency": CONCURRENCY, "rows": runs}
@@ -78,13 +80,16 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def ratios(result: dict[str, Any]) -> dict[str, float]:
-    """Our service on SQLite divided by each other row (median rates), and PostgreSQL ÷ SQLite."""
-    rates = {row: _median(runs, "rate") for row, runs in result["rows"].items()}
-    ours = rates["sqlite"]
+def ratios(result: dict[str, Any], key: str = "rate") -> dict[str, float]:
+    """Our service on SQLite divided by each other row, and PostgreSQL ÷ SQLite: of the median
+    rates, or (key="server_cpu_ms") of the verifies per CPU second, which a busy machine moves less."""
+    values = {row: _median(runs, key) for row, runs in result["rows"].items()}
+    if key != "rate":
+        values = {row: 1 / v if v else 0.0 for row, v in values.items()}
+    ours = values["sqlite"]
     return {
-        **{f"sqlite/{row}": ours / rates[row] if rates[row] else 0.0 for row in ROWS if row != "sqlite"},
-        "postgres/sqlite": rates["postgres"] / ours if ours else 0.0,
+        **{f"sqlite/{row}": ours / values[row] if values[row] else 0.0 for row in ROWS if row != "sqlite"},
+        "postgres/sqlite": values["postgres"] / ours if ours else 0.0,
     }
 
 
@@ -115,11 +120,14 @@ def render(result: dict[str, Any]) -> list[str]:
             f"| {rate / packed:.3f} | {_median(runs, 'p50_ms') if timed else '-'} "
             f"| {_median(runs, 'p99_ms') if timed else '-'} | {sum(r['failed'] for r in runs) if timed else '-'} |"
         )
-    got = ratios(result)
+    got, by_cpu = ratios(result), ratios(result, "server_cpu_ms")
     lines += [
         "",
-        "Issue 17's targets for our service on SQLite: "
-        + "; ".join(f"÷ {row} {got[f'sqlite/{row}']:.3f} (≥ {least})" for row, least in TARGETS)
-        + f"; PostgreSQL ÷ SQLite {got['postgres/sqlite']:.3f} (≥ 0.7).",
+        "Issue 17's targets for our service on SQLite, in calls/s (and in verifies per CPU second): "
+        + "; ".join(
+            f"÷ {row} {got[f'sqlite/{row}']:.3f} ({by_cpu[f'sqlite/{row}']:.3f}), target ≥ {least}"
+            for row, least in TARGETS
+        )
+        + f"; PostgreSQL ÷ SQLite {got['postgres/sqlite']:.3f} ({by_cpu['postgres/sqlite']:.3f}), target ≥ 0.7.",
     ]
     return lines
