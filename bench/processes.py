@@ -208,16 +208,20 @@ def with_server_cpu(results: list[dict[str, Any]], sampler: Sampler) -> list[dic
     return results
 
 
-def floor(
-    seconds: float, attestations: tuple[str, ...] = ("none", "packed"), core: int | None = None
-) -> dict[str, Any]:
-    """bench/floor.py: {attestation: {"rate", "cpu_ms"}}."""
-    out = subprocess.run(
-        pinned([sys.executable, "-m", "bench.floor", str(seconds), *attestations], core),
+def bench_module(module: str, *args: str, core: int | None = None) -> str:
+    """`python -m bench.<module> args...` (pinned to the core), its standard output."""
+    return subprocess.run(
+        pinned([sys.executable, "-m", f"bench.{module}", *args], core),
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     ).stdout
-    return json.loads(out)
+
+
+def floor(
+    seconds: float, attestations: tuple[str, ...] = ("none", "packed"), core: int | None = None
+) -> dict[str, Any]:
+    """bench/floor.py: {attestation: {"rate", "cpu_ms"}}."""
+    return json.loads(bench_module("floor", str(seconds), *attestations, core=core))

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.processes import ROOT, cores, pinned, service
+from bench.processes import ROOT, bench_module, cores, pinned, service
 from tests.support.databases import fresh_database
 
 OUT = Path(os.environ.get("BENCH_PROFILE_OUT", "bench/profile.md"))
@@ -257,14 +257,7 @@ def _py_spy_tables(raw: Path, names: dict[int, str]) -> list[str]:
 
 def _in_process(core: int, count: int) -> float:
     """bench/profile_verify.py's CPU ms per verify (the same verify in one thread, no network)."""
-    out = subprocess.run(
-        pinned([sys.executable, "-m", "bench.profile_verify", "sqlite", str(count)], core),
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    ).stdout
+    out = bench_module("profile_verify", "sqlite", str(count), core=core)
     found = re.search(r"\(([\d.]+) ms CPU\)", out)
     if not found:
         raise RuntimeError(f"bench.profile_verify printed no CPU figure:\n{out[-2000:]}")
