@@ -51,7 +51,7 @@ def test_quick_bench_prints_every_row_with_sane_numbers(tmp_path: Path) -> None:
             assert rep["transport"] == ("grpc" if row in ("sqlite", "postgres") else "peer"), row
             assert rep["ok"] == rep["count"] and 0 < rep["p50_ms"] <= rep["p99_ms"] < 60_000, row
         assert f"| {versus.LABELS[row]} | " in table, row
-    assert "Issue 17's targets for our service on SQLite:" in table
+    assert "Issue 17's targets for our service on SQLite, in calls/s" in table
 
     expected = {
         (db, workers, transport, mode, concurrency)
