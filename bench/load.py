@@ -2,10 +2,11 @@
 line per measured cell.
 
 Reads a JSON plan on stdin ({"grpc": addr, "http": addr, "token": ..., "cells": [...]}); each
-cell names a transport (grpc, rest, grpc-web; peer: one of the minimal endpoints of bench/peers,
-JSON over HTTP/1.1 on "http", which has no gRPC and no users to add), a mode (verify: only VerifyPasskeyRegistration
-of registrations prepared before the timed window; full: RegisterPasskey, sign, Verify inside
-it; big: verify of ~1 MiB credentials), a concurrency and a count. Every answer is checked
+cell names a transport (grpc, rest, grpc-web; peer: one of the minimal endpoints of
+bench/peers, JSON over HTTP/1.1 on "http", with no gRPC and no users to add), a mode (verify:
+only VerifyPasskeyRegistration of registrations prepared before the timed window; full:
+RegisterPasskey, sign, Verify inside it; big: verify of ~1 MiB credentials), a concurrency and
+a count. Every answer is checked
 (status, and the details' sequence of a verify); only answered, successful calls are counted.
 With "cpu_pids" in the plan, each cell also gives the CPU time those processes used in its
 timed window, read at both ends from every thread's schedstat (nanoseconds, no sampling).
