@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import versus
-from bench.processes import Sampler, floor, run_load, service, with_server_cpu
+from bench.processes import Sampler, bench_module, floor, run_load, service, with_server_cpu
 from tests.support.databases import fresh_database
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -86,10 +86,7 @@ def measure(db: str, workers: int) -> dict[str, Any]:
 
 
 def attestation_cost(seconds: float) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.attestation", str(seconds)], capture_output=True, text=True, check=True
-    ).stdout
-    return json.loads(out)
+    return json.loads(bench_module("attestation", str(seconds)))
 
 
 def render_attestation(cost: dict[str, Any]) -> str:
