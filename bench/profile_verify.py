@@ -73,12 +73,12 @@ def main() -> None:
         token = (Path(tmp) / "admin.pat").read_text().strip()
         try:
             from passkeys.api.servicer import UserService
+            from passkeys.assemble import passkey_commands
             from passkeys.auth.authenticate import Authenticator
-            from passkeys.commands.passkeys import PasskeyCommands
 
             servicer = UserService(
                 running.db,
-                PasskeyCommands(running.db, settings),
+                passkey_commands(running.db, settings),
                 Authenticator(running.db, None, token_cache_s=settings.token_cache_s),
                 settings,
             )

@@ -38,23 +38,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def _admin(args: argparse.Namespace, settings: Settings) -> str:
     from passkeys.commands import admin
-    from passkeys.commands.events import now
+    from passkeys.details import now
     from passkeys.prepare import prepare_database
 
     db = prepare_database(settings)
     try:
-        with db.write() as session:
+        with db.write() as uow:
             if args.command == "create-org":
-                return admin.create_org(session, name=args.name, domain=args.domain)
+                return admin.create_org(uow, name=args.name, domain=args.domain)
             if args.command == "create-machine-user":
-                return admin.create_machine_user(session, org_id=args.org_id, name=args.name)
+                return admin.create_machine_user(uow, org_id=args.org_id, name=args.name)
             if args.command == "grant-role":
-                admin.grant_role(session, user_id=args.user_id, role=args.role, org_id=args.org_id)
+                admin.grant_role(uow, user_id=args.user_id, role=args.role, org_id=args.org_id)
                 return "granted"
             if not 1 <= args.expires_in_days <= 36500:
                 raise ConfigError("--expires-in-days must be 1..36500")
             expires = now() + timedelta(days=args.expires_in_days)
-            return admin.create_token(session, user_id=args.user_id, expires_at=expires).token
+            return admin.create_token(uow, user_id=args.user_id, expires_at=expires).token
     finally:
         db.dispose()
 

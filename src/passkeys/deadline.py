@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from passkeys.errors import DeadlineExceeded
+from passkeys.errors import deadline_exceeded
 
 # A commit is refused when less than this is left: the commit itself takes time, and the
 # client's clock runs ahead of ours by the request's transit.
@@ -44,4 +44,4 @@ def expired(margin_s: float = 0.0) -> bool:
 
 def check(margin_s: float = 0.0) -> None:
     if expired(margin_s):
-        raise DeadlineExceeded("DEADLINE_EXCEEDED", "the call's deadline passed; nothing was changed")
+        raise deadline_exceeded()

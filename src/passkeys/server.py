@@ -10,13 +10,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
-from passkeys import reflection
+from passkeys import assemble, reflection
 from passkeys.api import metrics
 from passkeys.api.interceptors import ErrorsAndAccessLog
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
-from passkeys.commands.passkeys import PasskeyCommands
 from passkeys.config import Settings
 from passkeys.limits import MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas
@@ -80,7 +79,7 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
     authn = Authenticator(db, jwt_verifier(settings), token_cache_s=settings.token_cache_s)
-    passkeys = PasskeyCommands(db, settings)
+    passkeys = assemble.passkey_commands(db, settings)
     if passkeys.policy.attestation_policy.metadata is not None:
         metrics.record_attestation_metadata(passkeys.policy.attestation_policy.metadata)
     user_service_pb2_grpc.add_UserServiceServicer_to_server(UserService(db, passkeys, authn, settings), server)

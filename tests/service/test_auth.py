@@ -23,8 +23,8 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.auth.permissions import ORG_USER_MANAGER
 from passkeys.commands import admin
-from passkeys.commands.events import now
 from passkeys.config import Settings
+from passkeys.details import now
 from passkeys.store.db import Database
 from tests.conftest import ORIGIN, RP_ID
 from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys import deadline
-from passkeys.commands.events import now
+from passkeys.details import now
 from passkeys.errors import DeadlineExceeded
 from passkeys.store.db import Database
 from passkeys.store.migrate import upgrade

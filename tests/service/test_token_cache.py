@@ -13,7 +13,7 @@ from passkeys.auth import permissions
 from passkeys.auth.authenticate import Authenticator
 from passkeys.commands import admin
 from passkeys.commands.bootstrap import bootstrap
-from passkeys.commands.events import now
+from passkeys.details import now
 from passkeys.errors import Unauthenticated
 from passkeys.store.db import Database
 from passkeys.store.migrate import upgrade

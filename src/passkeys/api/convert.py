@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 from zitadel.object.v2 import object_pb2
 
-from passkeys.commands.events import Details
+from passkeys.details import Details
 
 
 def details_to_pb(details: Details, out: object_pb2.Details) -> None:

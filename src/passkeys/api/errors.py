@@ -53,4 +53,4 @@ def to_status(error: errors.DomainError) -> grpc.Status:
 
 def internal_status() -> grpc.Status:
     # Never the exception text: it may hold request data; the log has the traceback.
-    return status_of(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL", {})
+    return status_of(grpc.StatusCode.INTERNAL, "internal error", errors.Reason.INTERNAL, {})

@@ -17,7 +17,7 @@ from google.protobuf.message import DecodeError
 from passkeys import deadline
 from passkeys.api import errors as api_errors
 from passkeys.api import metrics
-from passkeys.errors import DomainError, InvalidArgument
+from passkeys.errors import DomainError, InvalidArgument, Reason
 
 log = logging.getLogger("passkeys.access")
 
@@ -67,7 +67,7 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
 def _malformed(request: _Undecodable) -> InvalidArgument:
     # Never the parser's text: it may quote the request.
     return InvalidArgument(
-        "MALFORMED_REQUEST", f"the request is not a valid protobuf message of this method's type ({request.error})"
+        Reason.MALFORMED_REQUEST, f"the request is not a valid protobuf message of this method's type ({request.error})"
     )
 
 
@@ -108,7 +108,7 @@ class ErrorsAndAccessLog(grpc.ServerInterceptor):
                 if context.code() is not None:  # an abort from inside: already a status
                     code = context.code()
                     raise
-                code, reason = grpc.StatusCode.INTERNAL, "INTERNAL"
+                code, reason = grpc.StatusCode.INTERNAL, Reason.INTERNAL
                 log.exception("unhandled error", extra={"method": method})
                 context.abort_with_status(api_errors.internal_status())
             finally:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
 
-from passkeys.errors import DomainError, ServerFault
+from passkeys.errors import DomainError, Reason, ServerFault
 
 if TYPE_CHECKING:  # the parent of worker processes serves metrics but loads no gRPC
     import grpc
@@ -57,7 +57,7 @@ def record_call(method: str, code: grpc.StatusCode, seconds: float, error: Domai
     CALLS.labels(method=method, code=code.name).inc()
     DURATION.labels(method=method).observe(seconds)
     if isinstance(error, ServerFault) or (error is None and code.name == "INTERNAL"):
-        SERVER_FAULTS.labels(method=method, reason=error.reason if error else "INTERNAL").inc()
+        SERVER_FAULTS.labels(method=method, reason=error.reason if error else Reason.INTERNAL).inc()
     elif method == VERIFY_METHOD and error is not None:
         VERIFICATION_FAILURES.labels(reason=error.reason, check=str(error.metadata.get("check", ""))).inc()
 

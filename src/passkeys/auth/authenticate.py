@@ -10,16 +10,12 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
-
 from passkeys.auth import tokens
 from passkeys.auth.caller import Caller, Grant, Kind
 from passkeys.auth.jwt import JwtVerifier
-from passkeys.errors import Unauthenticated
+from passkeys.errors import Reason, Unauthenticated
 from passkeys.limits import MAX_BEARER
 from passkeys.store.db import Database
-from passkeys.store.models import AccessToken, MachineUser, RegistrationCode, RoleGrant, User
 
 MAX_CODE_ATTEMPTS = 3
 
@@ -35,26 +31,11 @@ def bearer_of(metadata: Sequence[tuple[str, str | bytes]]) -> str | None:
         return None
     value = values[0]
     if isinstance(value, bytes) or len(values) > 1 or len(value) > MAX_BEARER:
-        raise Unauthenticated("TOKEN_MALFORMED", "authorization must be one 'Bearer <token>'")
+        raise Unauthenticated(Reason.TOKEN_MALFORMED, "authorization must be one 'Bearer <token>'")
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("TOKEN_MALFORMED", "authorization must be 'Bearer <token>'")
+        raise Unauthenticated(Reason.TOKEN_MALFORMED, "authorization must be 'Bearer <token>'")
     return token.strip()
-
-
-# A token's machine user and its grants in one statement: the hot path of every call.
-_MACHINE_BY_TOKEN = (
-    select(AccessToken.expires_at, MachineUser.id, MachineUser.org_id, RoleGrant.role, RoleGrant.org_id)
-    .join(MachineUser, MachineUser.id == AccessToken.user_id)
-    .outerjoin(RoleGrant, RoleGrant.user_id == MachineUser.id)
-    .where(AccessToken.token_hash == bindparam("token_hash"))
-    .order_by(RoleGrant.id)
-)
-
-
-def _grants(session: Session, user_id: str) -> tuple[Grant, ...]:
-    rows = session.scalars(select(RoleGrant).where(RoleGrant.user_id == user_id).order_by(RoleGrant.id)).all()
-    return tuple(Grant(role=g.role, org_id=g.org_id) for g in rows)
 
 
 MAX_CACHED_TOKENS = 4096
@@ -76,7 +57,7 @@ class Authenticator:
         """The authenticated caller, or Unauthenticated: missing, malformed, unknown, expired."""
         token = bearer_of(metadata)
         if token is None:
-            raise Unauthenticated("TOKEN_MISSING", "authorization: Bearer <token> is required")
+            raise Unauthenticated(Reason.TOKEN_MISSING, "authorization: Bearer <token> is required")
         if token.count(".") == 2:
             return self._human(token)
         if ":" in token:
@@ -90,10 +71,10 @@ class Authenticator:
         if cached is not None and cached[2] > time.monotonic():
             caller, expires_at, _ = cached
         else:
-            with self.db.connect() as conn:
-                rows = conn.execute(_MACHINE_BY_TOKEN, {"token_hash": digest}).all()
+            with self.db.connect() as uow:
+                rows = uow.tokens.machine_by_token(digest)
             if not rows:
-                raise Unauthenticated("TOKEN_INVALID", "unknown access token")
+                raise Unauthenticated(Reason.TOKEN_INVALID, "unknown access token")
             expires_at, user_id, org_id = rows[0][:3]
             grants = tuple(Grant(role=role, org_id=on) for *_, role, on in rows if role is not None)
             caller = Caller(Kind.MACHINE, user_id, org_id, grants)
@@ -102,39 +83,40 @@ class Authenticator:
                     self._tokens.clear()
                 self._tokens[digest] = (caller, expires_at, time.monotonic() + self.token_cache_s)
         if expires_at <= _now():
-            raise Unauthenticated("TOKEN_EXPIRED", "access token expired")
+            raise Unauthenticated(Reason.TOKEN_EXPIRED, "access token expired")
         return caller
 
     def _human(self, token: str) -> Caller:
         if self.jwt is None:
-            raise Unauthenticated("TOKEN_INVALID", "JWTs are not accepted: no issuer is configured")
+            raise Unauthenticated(Reason.TOKEN_INVALID, "JWTs are not accepted: no issuer is configured")
         user_id = self.jwt.subject(token)
-        with self.db.read() as session:
-            user = session.get(User, user_id)
+        with self.db.read() as uow:
+            user = uow.users.get(user_id)
             if user is None:
-                raise Unauthenticated("TOKEN_INVALID", "the JWT's subject is not a user here")
-            return Caller(Kind.HUMAN, user.id, user.org_id, _grants(session, user.id))
+                raise Unauthenticated(Reason.TOKEN_INVALID, "the JWT's subject is not a user here")
+            grants = tuple(Grant(role=g.role, org_id=g.org_id) for g in uow.grants.of_user(user.id))
+            return Caller(Kind.HUMAN, user.id, user.org_id, grants)
 
     def code(self, code_id: str, code: str) -> Caller:
         """A registration code proof. A wrong code counts against the code, and that count is
         committed although the call is refused: the one write a refused call makes, so that
         the code cannot be guessed by trying (after 3 wrong tries it is invalid)."""
-        refused = Unauthenticated("CODE_INVALID", "registration code is invalid")
+        refused = Unauthenticated(Reason.CODE_INVALID, "registration code is invalid")
         if not code_id or not code or len(code_id) > 200 or len(code) > 200:
             raise refused
         if "\x00" in code_id:  # no id holds one, and PostgreSQL text cannot even be compared with it
             raise refused
-        with self.db.write() as session:
-            row = session.get(RegistrationCode, code_id, with_for_update=True)
+        with self.db.write() as uow:
+            row = uow.codes.get(code_id, lock=True)
             if row is None or row.failed_attempts >= MAX_CODE_ATTEMPTS:
                 caller = None
             elif not tokens.matches(code, row.code_hash):
-                row.failed_attempts += 1
+                uow.codes.count_failed_attempt(row.id)
                 caller = None
             else:
                 if row.expires_at <= _now():
-                    raise Unauthenticated("CODE_EXPIRED", "registration code expired")
-                user = session.get(User, row.user_id)
+                    raise Unauthenticated(Reason.CODE_EXPIRED, "registration code expired")
+                user = uow.users.get(row.user_id)
                 assert user is not None  # foreign key
                 caller = Caller(Kind.CODE, user.id, user.org_id, code_id=row.id)
         if caller is None:  # raised after the commit: the wrong try is counted

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jwt
 
-from passkeys.errors import Unauthenticated, Unavailable
+from passkeys.errors import Reason, Unauthenticated, Unavailable
 
 # Asymmetric algorithms only: never `none` or HMAC with a public key as the secret.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -17,7 +17,7 @@ JWKS_FETCH_TIMEOUT_S = 5
 
 
 def _refused(why: str) -> Unauthenticated:
-    return Unauthenticated("TOKEN_INVALID", f"bearer JWT refused: {why}")
+    return Unauthenticated(Reason.TOKEN_INVALID, f"bearer JWT refused: {why}")
 
 
 class JwtVerifier:
@@ -43,7 +43,7 @@ class JwtVerifier:
                     return self.client.get_signing_key(kid)
                 keys = self.client.get_signing_keys()
             except jwt.PyJWKClientConnectionError:
-                raise Unavailable("JWKS_UNAVAILABLE", "the issuer's keys cannot be fetched, retry later") from None
+                raise Unavailable(Reason.JWKS_UNAVAILABLE, "the issuer's keys cannot be fetched, retry later") from None
             except jwt.PyJWKClientError:
                 raise _refused("signed by an unknown key") from None
         else:
@@ -68,7 +68,7 @@ class JwtVerifier:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("TOKEN_EXPIRED", "bearer JWT expired") from None
+            raise Unauthenticated(Reason.TOKEN_EXPIRED, "bearer JWT expired") from None
         except jwt.InvalidAudienceError:
             raise _refused("wrong audience") from None
         except jwt.InvalidIssuerError:

@@ -12,20 +12,22 @@ on RegisterPasskey (spending it) and on verifying the passkey it started.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import Any
 
 from passkeys.auth import permissions
 from passkeys.auth.caller import Caller, Kind
-from passkeys.errors import NotFound, PermissionDenied
-from passkeys.store.models import User
+from passkeys.errors import PermissionDenied, Reason, organization_not_found, user_not_found
+from passkeys.store.unit_of_work import UnitOfWork
 
 
 def denied(permission: str) -> PermissionDenied:
-    return PermissionDenied("PERMISSION_DENIED", f"the caller lacks {permission} on this user", permission=permission)
+    return PermissionDenied(
+        Reason.PERMISSION_DENIED, f"the caller lacks {permission} on this user", permission=permission
+    )
 
 
 def authorize_user(
-    session: Session,
+    uow: UnitOfWork,
     caller: Caller,
     user_id: str,
     permission: str,
@@ -33,11 +35,11 @@ def authorize_user(
     self_allowed: bool,
     code_allowed: bool = False,
     lock: bool = False,
-) -> User:
-    """The target user, when `caller` holds `permission` on it; raises otherwise."""
+) -> Any:
+    """The target user's row, when `caller` holds `permission` on it; raises otherwise."""
     if caller.kind is Kind.CODE and not (code_allowed and caller.user_id == user_id):
         raise denied(permission)
-    user = session.get(User, user_id, with_for_update=lock)
+    user = uow.users.get(user_id, lock=lock)
     decide(
         caller,
         user_id,
@@ -66,7 +68,7 @@ def decide(
         raise denied(permission)
     if user_org_id is None:
         if permissions.allowed_everywhere(caller, permission):
-            raise NotFound("USER_NOT_FOUND", f"user {user_id!r} not found", user_id=user_id)
+            raise user_not_found(user_id)
         raise denied(permission)
     if is_self and (self_allowed or (caller.kind is Kind.CODE and code_allowed)):
         return
@@ -79,7 +81,7 @@ def authorize_org(caller: Caller, org_id: str | None, permission: str) -> None:
     callers whose rights cover every organization."""
     if org_id is None:
         if permissions.allowed_everywhere(caller, permission):
-            raise NotFound("ORGANIZATION_NOT_FOUND", "organization not found")
+            raise organization_not_found()
         raise denied(permission)
     if not permissions.allowed(caller, permission, org_id):
         raise denied(permission)

@@ -8,15 +8,12 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from passkeys import ids
 from passkeys.auth.permissions import IAM_OWNER
 from passkeys.commands import admin
-from passkeys.commands.events import now
 from passkeys.commands.users import DEFAULT_ORG_NAME
+from passkeys.details import now
 from passkeys.store.db import Database
-from passkeys.store.models import MachineUser, Organization
 
 ADMIN_NAME = "admin"
 # Like ZITADEL's first-instance PAT: valid until replaced; rotate with `passkeys create-token`.
@@ -34,17 +31,18 @@ def write_secret(path: Path, secret: str) -> None:
 
 def bootstrap(db: Database, *, domain: str, admin_pat_path: str) -> str:
     """The default organization's id; creates it and the admin on first start only."""
-    with db.write() as session:
-        org = session.scalars(select(Organization).order_by(Organization.created_at).limit(1)).first()
+    with db.write() as uow:
+        org = uow.orgs.first()
         if org is None:
-            org = Organization(id=ids.new_id(), name=DEFAULT_ORG_NAME, domain=domain, created_at=now())
-            session.add(org)
-            session.flush()
-        if session.scalars(select(MachineUser.id).limit(1)).first() is None:
-            admin_id = admin.create_machine_user(session, org_id=org.id, name=ADMIN_NAME)
-            admin.grant_role(session, user_id=admin_id, role=IAM_OWNER, org_id=None)
-            issued = admin.create_token(session, user_id=admin_id, expires_at=ADMIN_TOKEN_EXPIRES)
+            org_id = ids.new_id()
+            uow.orgs.add(org_id=org_id, name=DEFAULT_ORG_NAME, domain=domain, at=now())
+        else:
+            org_id = org.id
+        if not uow.machines.any():
+            admin_id = admin.create_machine_user(uow, org_id=org_id, name=ADMIN_NAME)
+            admin.grant_role(uow, user_id=admin_id, role=IAM_OWNER, org_id=None)
+            issued = admin.create_token(uow, user_id=admin_id, expires_at=ADMIN_TOKEN_EXPIRES)
             # Written before the commit: if the file cannot be written, nothing is created and
             # the next start tries again.
             write_secret(Path(admin_pat_path), issued.token)
-        return org.id
+        return org_id

@@ -14,10 +14,9 @@ from passkeys.auth.caller import Caller
 from passkeys.auth.permissions import USER_PASSKEY_WRITE
 from passkeys.commands import validate
 from passkeys.commands.access import authorize_user
-from passkeys.commands.events import Details, append_event, now
-from passkeys.errors import InvalidArgument
+from passkeys.details import Details, now
+from passkeys.errors import invalid_field
 from passkeys.store.db import Database
-from passkeys.store.models import OutboxMessage, RegistrationCode
 
 CODE_TTL = timedelta(hours=1)
 _PLACEHOLDER = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
@@ -40,15 +39,12 @@ def check_template(template: str) -> str:
     validate.text("send_link.url_template", template)
     unknown = [p for p in _PLACEHOLDER.findall(template) if p not in PLACEHOLDERS]
     if unknown:
-        raise InvalidArgument(
-            "INVALID_FIELD",
+        raise invalid_field(
+            "send_link.url_template",
             f"send_link.url_template has unknown placeholders {unknown}; known: {list(PLACEHOLDERS)}",
-            field="send_link.url_template",
         )
     if urlsplit(_PLACEHOLDER.sub("x", template)).scheme not in ("http", "https"):
-        raise InvalidArgument(
-            "INVALID_FIELD", "send_link.url_template must be an http(s) URL", field="send_link.url_template"
-        )
+        raise invalid_field("send_link.url_template", "send_link.url_template must be an http(s) URL")
     return template
 
 
@@ -64,30 +60,21 @@ def create_registration_link(
     validate.text("user_id", user_id)
     template = check_template(url_template or default_template) if url_template is not None else None
     code = tokens.new_code()
-    with db.write() as session:
-        user = authorize_user(session, caller, user_id, USER_PASSKEY_WRITE, self_allowed=False, lock=True)
+    with db.write() as uow:
+        user = authorize_user(uow, caller, user_id, USER_PASSKEY_WRITE, self_allowed=False, lock=True)
         at = now()
-        row = RegistrationCode(
-            id=ids.new_id(),
-            user_id=user.id,
-            code_hash=tokens.digest(code),
-            created_at=at,
-            expires_at=at + CODE_TTL,
-            failed_attempts=0,
-        )
-        session.add(row)
+        code_id = ids.new_id()
+        uow.codes.add(code_id=code_id, user_id=user.id, code_hash=tokens.digest(code), at=at, expires_at=at + CODE_TTL)
         medium = "return_code" if template is None else "send_link"
         if template is not None:
-            link = render(template, user_id=user.id, org_id=user.org_id, code_id=row.id, code=code)
-            session.add(
-                OutboxMessage(
-                    id=ids.new_id(),
-                    user_id=user.id,
-                    kind="passkey_registration_link",
-                    recipient=user.email,
-                    body=link,
-                    created_at=at,
-                )
+            link = render(template, user_id=user.id, org_id=user.org_id, code_id=code_id, code=code)
+            uow.outbox.add(
+                message_id=ids.new_id(),
+                user_id=user.id,
+                kind="passkey_registration_link",
+                recipient=user.email,
+                body=link,
+                at=at,
             )
-        details = append_event(session, user, "user.human.passkey.code.added", at, code_id=row.id, medium=medium)
-        return Link(details=details, code=NewCode(row.id, code) if template is None else None)
+        details = uow.events.append(user, "user.human.passkey.code.added", at, code_id=code_id, medium=medium)
+        return Link(details=details, code=NewCode(code_id, code) if template is None else None)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from typing import Any
 
 from passkeys import ids
 from passkeys.auth.caller import Caller
 from passkeys.auth.permissions import USER_WRITE
 from passkeys.commands import validate
 from passkeys.commands.access import authorize_org
-from passkeys.commands.events import Details, append_event, now
-from passkeys.errors import AlreadyExists
+from passkeys.details import Details, now
+from passkeys.errors import AlreadyExists, Reason
 from passkeys.store.db import Database
-from passkeys.store.models import Organization, User
+from passkeys.store.unit_of_work import UnitOfWork
 
 DEFAULT_ORG_NAME = "default"
 
@@ -33,13 +30,12 @@ class NewHuman:
     display_name: str | None = None
 
 
-def _organization(session: Session, new: NewHuman) -> Organization | None:
+def _organization(uow: UnitOfWork, new: NewHuman) -> Any:
     if new.org_id is not None:
-        return session.get(Organization, validate.identifier("organization.org_id", new.org_id))
+        return uow.orgs.get(validate.identifier("organization.org_id", new.org_id))
     if new.org_domain is not None:
-        domain = validate.text("organization.org_domain", new.org_domain)
-        return session.scalars(select(Organization).where(Organization.domain == domain)).first()
-    return session.scalars(select(Organization).order_by(Organization.created_at).limit(1)).first()
+        return uow.orgs.by_domain(validate.text("organization.org_domain", new.org_domain))
+    return uow.orgs.first()
 
 
 def add_human_user(db: Database, caller: Caller, new: NewHuman) -> tuple[str, Details]:
@@ -49,33 +45,25 @@ def add_human_user(db: Database, caller: Caller, new: NewHuman) -> tuple[str, De
     user_id = validate.identifier("user_id", new.user_id) if new.user_id else ids.new_id()
     username = validate.text("username", new.username) if new.username else email
     display = validate.text("profile.display_name", new.display_name) if new.display_name else f"{given} {family}"
-    with db.write() as session:
-        org = _organization(session, new)
+    with db.write() as uow:
+        org = _organization(uow, new)
         # NOT_FOUND for a missing organization only to callers whose rights cover all of them.
         authorize_org(caller, org.id if org else None, USER_WRITE)
         assert org is not None
-        if session.get(User, user_id) is not None:
-            raise AlreadyExists("USER_EXISTS", f"user {user_id!r} already exists", user_id=user_id)
-        if session.scalars(select(User.id).where(User.username == username)).first() is not None:
-            raise AlreadyExists("USERNAME_TAKEN", "username is already taken", field="username")
+        if uow.users.exists(user_id):
+            raise AlreadyExists(Reason.USER_EXISTS, f"user {user_id!r} already exists", user_id=user_id)
+        if uow.users.username_taken(username):
+            raise AlreadyExists(Reason.USERNAME_TAKEN, "username is already taken", field="username")
         at = now()
-        user = User(
-            id=user_id,
+        user = uow.users.add(
+            user_id=user_id,
             org_id=org.id,
             username=username,
             given_name=given,
             family_name=family,
             display_name=display[:200],
             email=email,
-            sequence=0,
-            created_at=at,
-            changed_at=at,
+            at=at,
         )
-        session.add(user)
-        details = append_event(session, user, "user.human.added", at, username=username, org_id=org.id)
-        try:
-            session.flush()
-        except IntegrityError:
-            # A concurrent AddHumanUser took the id or username between our check and insert.
-            raise AlreadyExists("USER_EXISTS", "user id or username is already taken", user_id=user_id) from None
+        details = uow.events.append(user, "user.human.added", at, username=username, org_id=org.id)
         return user_id, details

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from passkeys.errors import InvalidArgument
+from passkeys.errors import invalid_field
 from passkeys.limits import MAX_TEXT
 
 # Ids a client picks travel in REST paths: keep them to URL-safe characters.
@@ -15,21 +15,21 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+|[^@\s]+@localhost")
 def text(field: str, value: str, *, max_len: int = MAX_TEXT) -> str:
     """1..max_len characters, not blank, no control characters."""
     if not 1 <= len(value) <= max_len or not value.strip():
-        raise InvalidArgument("INVALID_FIELD", f"{field} must be 1..{max_len} characters", field=field)
+        raise invalid_field(field, f"{field} must be 1..{max_len} characters")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise InvalidArgument("INVALID_FIELD", f"{field} must not contain control characters", field=field)
+        raise invalid_field(field, f"{field} must not contain control characters")
     return value
 
 
 def identifier(field: str, value: str) -> str:
     text(field, value)
     if not _ID.fullmatch(value):
-        raise InvalidArgument("INVALID_FIELD", f"{field} may hold only letters, digits and . _ @ -", field=field)
+        raise invalid_field(field, f"{field} may hold only letters, digits and . _ @ -")
     return value
 
 
 def email(field: str, value: str) -> str:
     text(field, value)
     if not _EMAIL.fullmatch(value):
-        raise InvalidArgument("INVALID_FIELD", f"{field} is not an email address", field=field)
+        raise invalid_field(field, f"{field} is not an email address")
     return value

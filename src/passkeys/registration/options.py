@@ -20,7 +20,18 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from passkeys.errors import InvalidArgument
+from passkeys.errors import InvalidArgument, Reason
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Who passkeys are made for and what a registration offers; built once at start."""
+
+    id: str  # the configured RP ID (a request may pick a registrable parent: choose_rp_id)
+    name: str
+    challenge_ttl_s: int
+    algorithms: tuple[int, ...]
+    attestation: str  # the conveyance asked for: none, indirect, direct, enterprise
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ def choose_rp_id(configured: str, requested: str) -> str:
     if configured.endswith("." + domain) and _psl()(domain).domain:
         return domain
     raise InvalidArgument(
-        "DOMAIN_NOT_ALLOWED",
+        Reason.DOMAIN_NOT_ALLOWED,
         f"domain {requested!r} is neither the RP ID {configured!r} nor a registrable parent of it",
         field="domain",
     )

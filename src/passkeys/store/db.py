@@ -20,17 +20,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from passkeys import deadline
-from passkeys.errors import DeadlineExceeded, Unavailable
+from passkeys.errors import Reason, Unavailable, deadline_exceeded
+from passkeys.store.unit_of_work import UnitOfWork
 from passkeys.store.watchdog import Watchdog
 
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -121,16 +123,23 @@ def _postgres_engine(url: str, watchdog: Watchdog) -> Engine:
     return engine
 
 
+class NestedWrite(RuntimeError):
+    """A programming error: a write opened inside another write of the same database would wait
+    for the outer one's lock (SQLite's writer lock, PostgreSQL's row locks) until its deadline."""
+
+
+# The Database whose write this thread (or task) is inside, if any.
+_writing: ContextVar[Database | None] = ContextVar("writing", default=None)
+
+
 class Database:
     def __init__(self, url: str) -> None:
-        self.url = url
         self.watchdog = Watchdog()
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url, self.watchdog)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
-        self._sqlite_writer = threading.RLock()
-        self._writer_depth = 0
+        self._sqlite_writer = threading.Lock()
         database = make_url(url).database if self.is_sqlite else None
         self._lock_file = (
             os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -157,27 +166,34 @@ class Database:
             yield
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self) -> Iterator[UnitOfWork]:
         deadline.check()
         with self._bounded(), self._read.begin() as session:
-            yield session
+            yield UnitOfWork(session)
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A Core connection for a read of a few rows without the ORM (the per-call paths)."""
+    def connect(self) -> Iterator[UnitOfWork]:
+        """A read of a few rows on a bare connection, without an ORM session (the per-call paths)."""
         deadline.check()
         with self._bounded(), self.engine.connect() as conn:
-            yield conn
+            yield UnitOfWork(connection=conn)
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> Iterator[UnitOfWork]:
         """A transaction committed once at the end, rolled back on any error, and rolled back
-        too when the call's deadline has passed (the client has been told it failed)."""
+        too when the call's deadline has passed (the client has been told it failed). Writes do
+        not nest: one inside another raises NestedWrite at once."""
+        if _writing.get() is self:
+            raise NestedWrite("db.write() inside a db.write() of the same database: it would wait for itself")
         deadline.check()
-        with self._writer_turn(), self._bounded(), self._write.begin() as session:
-            yield session
-            session.flush()
-            deadline.check(deadline.COMMIT_MARGIN_S)
+        token = _writing.set(self)
+        try:
+            with self._writer_turn(), self._bounded(), self._write.begin() as session:
+                yield UnitOfWork(session)
+                session.flush()
+                deadline.check(deadline.COMMIT_MARGIN_S)
+        finally:
+            _writing.reset(token)
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -193,15 +209,14 @@ class Database:
         if not self._sqlite_writer.acquire(timeout=wait_s):
             raise _busy()
         try:
-            self._writer_depth += 1
-            if self._writer_depth == 1 and self._lock_file is not None:
-                _lock_file(self._lock_file, until)
+            if self._lock_file is None:
+                yield
+                return
+            _lock_file(self._lock_file, until)
             try:
                 yield
             finally:
-                if self._writer_depth == 1 and self._lock_file is not None:
-                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-                self._writer_depth -= 1
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         finally:
             self._sqlite_writer.release()
 
@@ -216,7 +231,7 @@ class Database:
 def _busy() -> Exception:
     """The writer's turn did not come: past the call's deadline, or the database is busy."""
     deadline.check(0.01)
-    return Unavailable("DATABASE_UNAVAILABLE", "the database is busy, retry later")
+    return Unavailable(Reason.DATABASE_UNAVAILABLE, "the database is busy, retry later")
 
 
 def _lock_file(fd: int, until: float) -> None:
@@ -234,7 +249,7 @@ def _lock_file(fd: int, until: float) -> None:
 
 
 def _unavailable() -> Unavailable:
-    return Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable, retry later")
+    return Unavailable(Reason.DATABASE_UNAVAILABLE, "the database is unavailable, retry later")
 
 
 @contextmanager
@@ -244,7 +259,7 @@ def _unavailable_on_connection_errors() -> Iterator[None]:
         yield
     except (OperationalError, PoolTimeout) as exc:
         if deadline.expired():
-            raise DeadlineExceeded("DEADLINE_EXCEEDED", "the call's deadline passed; nothing was changed") from exc
+            raise deadline_exceeded() from exc
         raise _unavailable() from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:

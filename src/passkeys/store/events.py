@@ -1,0 +1,57 @@
+"""The per-user event log: the one way a change is recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import bindparam, insert, update
+
+from passkeys.details import Details
+from passkeys.store.models import Event, User
+from passkeys.store.repository import Repository
+
+_USERS = User.__table__
+# Built once, so that SQLAlchemy reuses their compiled form.
+_NEXT_SEQUENCE = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("user_id"))
+    .values(sequence=bindparam("sequence"), changed_at=bindparam("changed_at"))
+)
+_INSERT_EVENT = insert(Event.__table__)
+
+
+class UserRow(Protocol):
+    """What an append reads of its user: a row of users.get() or passkeys.pending()."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class EventRepository(Repository):
+    __slots__ = ()
+
+    def append(self, user: UserRow, event_type: str, at: datetime, **payload: Any) -> Details:
+        """The next event of a locked user, in two statements; the user's sequence and change
+        time move with it. `user` (a row read before) is not updated: the Details are."""
+        conn = self.uow.connection()
+        sequence = user.sequence + 1
+        conn.execute(_NEXT_SEQUENCE, {"user_id": user.id, "sequence": sequence, "changed_at": at})
+        conn.execute(
+            _INSERT_EVENT,
+            {
+                "user_id": user.id,
+                "sequence": sequence,
+                "type": event_type,
+                "resource_owner": user.org_id,
+                "created_at": at,
+                "payload": payload,
+            },
+        )
+        return Details(sequence=sequence, change_date=at, resource_owner=user.org_id, creation_date=user.created_at)

@@ -1,0 +1,147 @@
+"""Passkeys: started (NOT_READY with a challenge), verified (READY), listed, removed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from passkeys.errors import AlreadyExists, Reason
+from passkeys.store.models import Passkey, User
+from passkeys.store.repository import Repository
+
+if TYPE_CHECKING:
+    from passkeys.registration.verify import VerifiedCredential
+
+NOT_READY, READY = 1, 2  # AuthFactorState numbers, stored as they are on the wire
+_PASSKEYS = Passkey.__table__
+_USERS = User.__table__
+_VERIFIED_COLUMNS = (
+    "state",
+    "challenge",
+    "challenge_expires_at",
+    "name",
+    "credential_id",
+    "public_key",
+    "sign_count",
+    "aaguid",
+    "attestation_format",
+    "transports",
+    "backup_eligible",
+    "backed_up",
+    "user_verified",
+    "verified_at",
+)
+# Built once: SQLAlchemy then reuses their compiled form on every verify.
+# The target user (its row locked on PostgreSQL) and the passkey, when it is that user's.
+# PostgreSQL re-reads only the locked row after waiting for the lock, so the passkey's columns
+# may be those from before a concurrent verify committed: _STORE_VERIFIED checks the state again.
+_PENDING = (
+    select(
+        _USERS.c.id,
+        _USERS.c.org_id,
+        _USERS.c.sequence,
+        _USERS.c.created_at,
+        _PASSKEYS.c.id.label("passkey_id"),
+        _PASSKEYS.c.state,
+        _PASSKEYS.c.challenge,
+        _PASSKEYS.c.challenge_expires_at,
+        _PASSKEYS.c.rp_id,
+    )
+    .select_from(
+        _USERS.outerjoin(_PASSKEYS, and_(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.user_id == _USERS.c.id))
+    )
+    .where(_USERS.c.id == bindparam("user_id"))
+    .with_for_update(of=_USERS)
+)
+_STORE_VERIFIED = (
+    update(_PASSKEYS)
+    .where(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.state == NOT_READY)
+    .values({c: bindparam(c) for c in _VERIFIED_COLUMNS})
+)
+_EXISTS = select(_PASSKEYS.c.id).where(_PASSKEYS.c.id == bindparam("passkey_id"))
+_INSERT = insert(_PASSKEYS)
+_READY_OF = select(_PASSKEYS.c.credential_id, _PASSKEYS.c.transports).where(
+    _PASSKEYS.c.user_id == bindparam("user_id"), _PASSKEYS.c.state == READY
+)
+_OF_USER = (
+    select(_PASSKEYS.c.id, _PASSKEYS.c.state, _PASSKEYS.c.name, _PASSKEYS.c.created_at)
+    .where(_PASSKEYS.c.user_id == bindparam("user_id"))
+    .order_by(_PASSKEYS.c.created_at, _PASSKEYS.c.id)
+)
+_DELETE = delete(_PASSKEYS).where(
+    _PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.user_id == bindparam("user_id")
+)
+
+
+class PasskeyRepository(Repository):
+    __slots__ = ()
+
+    def pending(self, user_id: str, passkey_id: str) -> Row[Any] | None:
+        """The user (locked) with the columns of its passkey `passkey_id` (None when the user
+        has no such passkey); None when there is no such user."""
+        return self.uow.connection().execute(_PENDING, {"user_id": user_id, "passkey_id": passkey_id}).first()
+
+    def exists(self, passkey_id: str) -> bool:
+        return self.uow.connection().execute(_EXISTS, {"passkey_id": passkey_id}).first() is not None
+
+    def store_verified(self, passkey_id: str, verified: VerifiedCredential, name: str, at: datetime) -> bool:
+        """The passkey READY with its credential, its challenge cleared; False when it was not
+        NOT_READY (a concurrent verify or removal committed first)."""
+        try:
+            stored = self.uow.connection().execute(
+                _STORE_VERIFIED,
+                {
+                    "passkey_id": passkey_id,
+                    "state": READY,
+                    "challenge": None,
+                    "challenge_expires_at": None,
+                    "name": name,
+                    "credential_id": verified.credential_id,
+                    "public_key": verified.public_key,
+                    "sign_count": verified.sign_count,
+                    "aaguid": verified.aaguid,
+                    "attestation_format": verified.attestation_format,
+                    "transports": verified.transports,
+                    "backup_eligible": verified.backup_eligible,
+                    "backed_up": verified.backed_up,
+                    "user_verified": verified.user_verified,
+                    "verified_at": at,
+                },
+            )
+        except IntegrityError:
+            # The credential is already stored (the unique constraint decides, in one statement
+            # fewer than asking first; the transaction is rolled back).
+            raise AlreadyExists(Reason.CREDENTIAL_EXISTS, "this credential is already registered") from None
+        return stored.rowcount == 1
+
+    def add_pending(
+        self, *, passkey_id: str, user_id: str, challenge: bytes, rp_id: str, expires_at: datetime, at: datetime
+    ) -> None:
+        self.uow.connection().execute(
+            _INSERT,
+            {
+                "id": passkey_id,
+                "user_id": user_id,
+                "state": NOT_READY,
+                "challenge": challenge,
+                "rp_id": rp_id,
+                "challenge_expires_at": expires_at,
+                "created_at": at,
+            },
+        )
+
+    def ready_credentials(self, user_id: str) -> Sequence[Row[Any]]:
+        """(credential_id, transports) of the user's verified passkeys."""
+        return self.uow.connection().execute(_READY_OF, {"user_id": user_id}).all()
+
+    def of_user(self, user_id: str) -> Sequence[Row[Any]]:
+        """(id, state, name, created_at) of the user's passkeys, oldest first."""
+        return self.uow.connection().execute(_OF_USER, {"user_id": user_id}).all()
+
+    def remove(self, user_id: str, passkey_id: str) -> bool:
+        """False when the user has no such passkey."""
+        return self.uow.connection().execute(_DELETE, {"passkey_id": passkey_id, "user_id": user_id}).rowcount == 1

@@ -1,0 +1,77 @@
+"""One transaction and the repositories over it: `with db.write() as uow:` (or `db.read()`),
+then `uow.passkeys`, `uow.users`, `uow.events`, ... Each repository is built on first use and
+every statement runs on the transaction's one connection."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Executable, Result, ScalarResult
+from sqlalchemy.orm import Session
+
+from passkeys.store.codes import CodeRepository
+from passkeys.store.events import EventRepository
+from passkeys.store.grants import GrantRepository
+from passkeys.store.machines import MachineRepository
+from passkeys.store.orgs import OrgRepository
+from passkeys.store.outbox import OutboxRepository
+from passkeys.store.passkeys import PasskeyRepository
+from passkeys.store.repository import Repository
+from passkeys.store.tokens import TokenRepository
+from passkeys.store.users import UserRepository
+
+R = TypeVar("R", bound=Repository)
+
+
+class _Lazy(Generic[R]):
+    """A repository made on first access and then kept in the instance (no call after that)."""
+
+    def __init__(self, cls: type[R]) -> None:
+        self.cls = cls
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, uow: UnitOfWork, owner: type | None = None) -> R:
+        repository = uow.__dict__[self.name] = self.cls(uow)
+        return repository
+
+
+class UnitOfWork:
+    passkeys = _Lazy(PasskeyRepository)
+    users = _Lazy(UserRepository)
+    events = _Lazy(EventRepository)
+    tokens = _Lazy(TokenRepository)
+    codes = _Lazy(CodeRepository)
+    orgs = _Lazy(OrgRepository)
+    machines = _Lazy(MachineRepository)
+    grants = _Lazy(GrantRepository)
+    outbox = _Lazy(OutboxRepository)
+
+    def __init__(self, session: Session | None = None, connection: Connection | None = None) -> None:
+        """A session for a transaction (db.read/db.write), or a bare connection for a read of a
+        few rows without one (db.connect)."""
+        self.session = session
+        self._connection = connection
+
+    def connection(self) -> Connection:
+        conn = self._connection
+        if conn is None:
+            assert self.session is not None
+            conn = self._connection = self.session.connection()
+        return conn
+
+    # A statement or object of the caller's own, in this transaction: for operators' and tests'
+    # ad hoc SQL. The service's own statements all live in the repositories.
+    def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        if self.session is not None:
+            return self.session.execute(statement, params)
+        return self.connection().execute(statement, params)
+
+    def scalars(self, statement: Executable) -> ScalarResult[Any]:
+        assert self.session is not None
+        return self.session.scalars(statement)
+
+    def add(self, instance: object) -> None:
+        assert self.session is not None
+        self.session.add(instance)
