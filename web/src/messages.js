@@ -13,21 +13,6 @@ const CHECKS = {
   attestation_statement: "Your authenticator's proof of where it comes from could not be checked.",
 };
 
-const REASONS = {
-  CREDENTIAL_EXISTS: "This passkey is already registered. Each authenticator can be added only once.",
-  CHALLENGE_EXPIRED: "That took too long and the request expired. Please try again.",
-  PASSKEY_ALREADY_VERIFIED: "This passkey has already been added.",
-  PASSKEY_NOT_FOUND: "This passkey does not exist (any more). It may have been removed already.",
-  USER_NOT_FOUND: "There is no user with this ID.",
-  USER_EXISTS: "A user with this ID or email already exists.",
-  USERNAME_TAKEN: "This username is taken. Please choose another one.",
-  ORGANIZATION_NOT_FOUND: "This organization does not exist.",
-  CODE_USED: "This registration link has been used already. Please ask for a new one.",
-  CODE_EXPIRED: "This registration link has expired. Please ask for a new one.",
-  CODE_INVALID: "This registration link is not valid (any more). Please ask for a new one.",
-  DATABASE_UNAVAILABLE: "The service cannot reach its database at the moment. Please try again shortly.",
-};
-
 const FIELDS = {
   passkey_name: "The passkey name must be 1 to 200 characters long.",
   user_id: "The user ID must be 1 to 200 characters long.",
@@ -42,6 +27,41 @@ const CODES = {
   UNAVAILABLE: "The service is unavailable at the moment. Please try again shortly.",
   DEADLINE_EXCEEDED: "The service took too long to answer. Please try again.",
   RESOURCE_EXHAUSTED: "The request was too large or too frequent. Please try again later.",
+};
+
+// One entry for every reason the service raises (passkeys.errors.Reason; tests/unit/test_reasons.py
+// checks both ways): words, or a function of the error where the service's message says more.
+const refused = (error) => `The service refused the request: ${error.message}`;
+const REASONS = {
+  INVALID_FIELD: refused, // FIELDS first, for the fields a person types
+  MALFORMED_REQUEST: refused,
+  DOMAIN_NOT_ALLOWED: "This site may not create passkeys for the domain it asked for.",
+  CREDENTIAL_REJECTED: (error) =>
+    `The passkey was refused by the service (the ${error.metadata?.check || "WebAuthn"} check failed).`, // CHECKS first
+  CREDENTIAL_EXISTS: "This passkey is already registered. Each authenticator can be added only once.",
+  CHALLENGE_EXPIRED: "That took too long and the request expired. Please try again.",
+  PASSKEY_ALREADY_VERIFIED: "This passkey has already been added.",
+  PASSKEY_NOT_FOUND: "This passkey does not exist (any more). It may have been removed already.",
+  USER_NOT_FOUND: "There is no user with this ID.",
+  USER_EXISTS: "A user with this ID or email already exists.",
+  USERNAME_TAKEN: "This username is taken. Please choose another one.",
+  ORGANIZATION_NOT_FOUND: "This organization does not exist.",
+  ORGANIZATION_EXISTS: "An organization with this domain already exists.",
+  MACHINE_USER_EXISTS: "A machine user with this name already exists.",
+  PERMISSION_DENIED: CODES.PERMISSION_DENIED,
+  TOKEN_MISSING: CODES.UNAUTHENTICATED,
+  TOKEN_MALFORMED: CODES.UNAUTHENTICATED,
+  TOKEN_INVALID: CODES.UNAUTHENTICATED,
+  TOKEN_EXPIRED: CODES.UNAUTHENTICATED,
+  CODE_USED: "This registration link has been used already. Please ask for a new one.",
+  CODE_EXPIRED: "This registration link has expired. Please ask for a new one.",
+  CODE_INVALID: "This registration link is not valid (any more). Please ask for a new one.",
+  DATABASE_UNAVAILABLE: "The service cannot reach its database at the moment. Please try again shortly.",
+  JWKS_UNAVAILABLE: CODES.UNAVAILABLE,
+  DEADLINE_EXCEEDED: CODES.DEADLINE_EXCEEDED,
+  SERVER_FAULT: refused,
+  SERVER_RESOURCES_EXHAUSTED: CODES.UNAVAILABLE,
+  INTERNAL: refused,
 };
 
 const BROWSER = {
@@ -59,10 +79,11 @@ export function explain(error) {
   if (error?.name === "ApiError") {
     if (error.reason === "CREDENTIAL_REJECTED") {
       const check = error.metadata?.check ?? "";
-      return CHECKS[check] ?? `The passkey was refused by the service (the ${check || "WebAuthn"} check failed).`;
+      return CHECKS[check] ?? REASONS.CREDENTIAL_REJECTED(error);
     }
     if (error.reason === "INVALID_FIELD" && FIELDS[error.metadata?.field]) return FIELDS[error.metadata.field];
-    return REASONS[error.reason] ?? CODES[error.codeName] ?? `The service refused the request: ${error.message}`;
+    const words = REASONS[error.reason] ?? CODES[error.codeName] ?? refused;
+    return typeof words === "function" ? words(error) : words;
   }
   if (error instanceof DOMException && BROWSER[error.name]) return BROWSER[error.name];
   return `Something went wrong: ${error?.message ?? error}`;

@@ -7,8 +7,40 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 from zitadel.object.v2 import object_pb2
+from zitadel.user.v2 import auth_pb2, passkey_pb2
+from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.details import Details
+from passkeys.errors import invalid_field
+from passkeys.store.passkeys import NOT_READY, READY
+
+# PasskeyAuthenticator to WebAuthn's authenticatorAttachment (None: the browser's choice).
+_ATTACHMENT: dict[int, str | None] = {
+    passkey_pb2.PASSKEY_AUTHENTICATOR_UNSPECIFIED: None,
+    passkey_pb2.PASSKEY_AUTHENTICATOR_PLATFORM: "platform",
+    passkey_pb2.PASSKEY_AUTHENTICATOR_CROSS_PLATFORM: "cross-platform",
+}
+_STATE = {NOT_READY: auth_pb2.AUTH_FACTOR_STATE_NOT_READY, READY: auth_pb2.AUTH_FACTOR_STATE_READY}
+
+
+def authenticator_to_domain(value: int) -> str | None:
+    """An enum number the proto does not name (proto3 keeps unknown values) is refused."""
+    if value not in _ATTACHMENT:
+        raise invalid_field("authenticator", "authenticator is not a known value")
+    return _ATTACHMENT[value]
+
+
+def link_medium_to_domain(request: pb.CreatePasskeyRegistrationLinkRequest) -> str | None:
+    """The URL template of the link to send: None for return_code, "" for the configured default
+    (send_link without url_template, or no medium at all, as ZITADEL does), else the template."""
+    if request.WhichOneof("medium") == "return_code":
+        return None
+    link = request.send_link
+    return link.url_template if link.HasField("url_template") else ""
+
+
+def passkey_state_to_pb(state: int) -> auth_pb2.AuthFactorState:
+    return _STATE[state]
 
 
 def details_to_pb(details: Details, out: object_pb2.Details) -> None:

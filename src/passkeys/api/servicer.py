@@ -16,9 +16,6 @@ from passkeys.commands.users import NewHuman, add_human_user
 from passkeys.config import Settings
 from passkeys.store.db import Database
 
-# PasskeyAuthenticator numbers to WebAuthn's authenticatorAttachment.
-_ATTACHMENT = {0: None, 1: "platform", 2: "cross-platform"}
-
 
 def _logged(caller: Caller) -> Caller:
     logged_caller.set(f"{caller.kind.value}:{caller.code_id if caller.kind is Kind.CODE else caller.user_id}")
@@ -71,7 +68,7 @@ class UserService(pb_grpc.UserServiceServicer):
         registration = self.passkeys.register(
             caller=caller,
             user_id=request.user_id,
-            attachment=_ATTACHMENT.get(request.authenticator, "unknown"),
+            attachment=convert.authenticator_to_domain(request.authenticator),
             domain=request.domain,
         )
         response = pb.RegisterPasskeyResponse(passkey_id=registration.passkey_id)
@@ -100,16 +97,11 @@ class UserService(pb_grpc.UserServiceServicer):
         self, request: pb.CreatePasskeyRegistrationLinkRequest, context: grpc.ServicerContext
     ) -> pb.CreatePasskeyRegistrationLinkResponse:
         caller = self._caller(context)
-        medium = request.WhichOneof("medium")
-        url_template = None
-        if medium != "return_code":  # send_link, also when no medium is named (as ZITADEL)
-            link = request.send_link
-            url_template = link.url_template if link.HasField("url_template") else ""
         created = create_registration_link(
             self.db,
             caller=caller,
             user_id=request.user_id,
-            url_template=url_template,
+            url_template=convert.link_medium_to_domain(request),
             default_template=self.settings.link_url_template,
         )
         response = pb.CreatePasskeyRegistrationLinkResponse()
@@ -126,7 +118,7 @@ class UserService(pb_grpc.UserServiceServicer):
         response.details.processed_sequence = listing.sequence
         response.details.timestamp.FromDatetime(listing.timestamp)
         for p in listing.passkeys:
-            passkey = response.result.add(id=p.id, state=p.state, name=p.name)
+            passkey = response.result.add(id=p.id, state=convert.passkey_state_to_pb(p.state), name=p.name)
             passkey.creation_date.FromDatetime(p.created_at)
         return response
 
