@@ -26,7 +26,7 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from bench.load import ORIGIN, RP_ID, sign
 from passkeys import logs, server
-from passkeys.api.interceptors import ErrorsAndAccessLog
+from passkeys.api import interceptors
 from passkeys.config import Settings
 from tests.support.databases import fresh_database
 
@@ -107,7 +107,7 @@ def main() -> None:
                     )
                 )
             # Through the interceptor, as the server calls it (error mapping and access log).
-            handler = ErrorsAndAccessLog().intercept_service(
+            handler = interceptors.stack().intercept_service(
                 lambda _: _unary(servicer.VerifyPasskeyRegistration),
                 _Details("/zitadel.user.v2.UserService/VerifyPasskeyRegistration"),
             )

@@ -11,8 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
 from passkeys import assemble, reflection
-from passkeys.api import metrics
-from passkeys.api.interceptors import ErrorsAndAccessLog
+from passkeys.api import interceptors, metrics
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
@@ -74,7 +73,7 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     limit_malloc_arenas()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
-        interceptors=[ErrorsAndAccessLog()],
+        interceptors=[interceptors.stack()],
         options=server_options(settings, reuse_port=reuse_port),
         maximum_concurrent_rpcs=settings.grpc_threads * 8,
     )
