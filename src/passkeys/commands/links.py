@@ -10,10 +10,10 @@ from urllib.parse import quote, urlsplit
 
 from passkeys import ids
 from passkeys.auth import tokens
+from passkeys.auth.authorize import authorize_user
 from passkeys.auth.caller import Caller
 from passkeys.auth.permissions import USER_PASSKEY_WRITE
 from passkeys.commands import validate
-from passkeys.commands.access import authorize_user
 from passkeys.details import Details, now
 from passkeys.errors import invalid_field
 from passkeys.store.db import Database

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from passkeys import ids
+from passkeys.auth.authorize import authorize_user, decide, denied
 from passkeys.auth.caller import Caller, Kind
 from passkeys.auth.permissions import USER_PASSKEY_WRITE, USER_READ
 from passkeys.commands import validate
-from passkeys.commands.access import authorize_user, decide, denied
 from passkeys.details import Details, now
 from passkeys.errors import (
     FailedPrecondition,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from passkeys import ids
+from passkeys.auth.authorize import authorize_org
 from passkeys.auth.caller import Caller
 from passkeys.auth.permissions import USER_WRITE
 from passkeys.commands import validate
-from passkeys.commands.access import authorize_org
 from passkeys.details import Details, now
 from passkeys.errors import AlreadyExists, Reason
 from passkeys.store.db import Database

@@ -1,4 +1,5 @@
-"""Permission decisions on a target user, in the order that leaks nothing:
+"""Authorization, the one rule beside the roles (auth/permissions.py): may this caller act on
+this user, or on this organization's users. Decided in the order that leaks nothing:
 
 1. the caller is authenticated (done before any command runs);
 2. a caller with no right on the target user gets PERMISSION_DENIED, whether or not the user
