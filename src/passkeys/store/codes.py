@@ -26,10 +26,10 @@ class CodeRepository(Repository):
     __slots__ = ()
 
     def get(self, code_id: str, *, lock: bool = False) -> Row[Any] | None:
-        return self.uow.connection().execute(_GET_LOCKED if lock else _GET, {"code_id": code_id}).first()
+        return self.conn.execute(_GET_LOCKED if lock else _GET, {"code_id": code_id}).first()
 
     def add(self, *, code_id: str, user_id: str, code_hash: str, at: datetime, expires_at: datetime) -> None:
-        self.uow.connection().execute(
+        self.conn.execute(
             _INSERT,
             {
                 "id": code_id,
@@ -42,8 +42,8 @@ class CodeRepository(Repository):
         )
 
     def count_failed_attempt(self, code_id: str) -> None:
-        self.uow.connection().execute(_FAILED, {"code_id": code_id})
+        self.conn.execute(_FAILED, {"code_id": code_id})
 
     def spend(self, code_id: str, *, passkey_id: str, at: datetime) -> None:
         """Used up, and bound to the passkey it started."""
-        self.uow.connection().execute(_SPEND, {"code_id": code_id, "used_at": at, "passkey_id": passkey_id})
+        self.conn.execute(_SPEND, {"code_id": code_id, "used_at": at, "passkey_id": passkey_id})

@@ -169,14 +169,14 @@ class Database:
     def read(self) -> Iterator[UnitOfWork]:
         deadline.check()
         with self._bounded(), self._read.begin() as session:
-            yield UnitOfWork(session)
+            yield UnitOfWork(session.connection(), session)
 
     @contextmanager
     def connect(self) -> Iterator[UnitOfWork]:
         """A read of a few rows on a bare connection, without an ORM session (the per-call paths)."""
         deadline.check()
         with self._bounded(), self.engine.connect() as conn:
-            yield UnitOfWork(connection=conn)
+            yield UnitOfWork(conn)
 
     @contextmanager
     def write(self) -> Iterator[UnitOfWork]:
@@ -189,7 +189,7 @@ class Database:
         token = _writing.set(self)
         try:
             with self._writer_turn(), self._bounded(), self._write.begin() as session:
-                yield UnitOfWork(session)
+                yield UnitOfWork(session.connection(), session)
                 session.flush()
                 deadline.check(deadline.COMMIT_MARGIN_S)
         finally:

@@ -40,7 +40,7 @@ class EventRepository(Repository):
     def append(self, user: UserRow, event_type: str, at: datetime, **payload: Any) -> Details:
         """The next event of a locked user, in two statements; the user's sequence and change
         time move with it. `user` (a row read before) is not updated: the Details are."""
-        conn = self.uow.connection()
+        conn = self.conn
         sequence = user.sequence + 1
         conn.execute(_NEXT_SEQUENCE, {"user_id": user.id, "sequence": sequence, "changed_at": at})
         conn.execute(

@@ -23,7 +23,7 @@ class GrantRepository(Repository):
 
     def of_user(self, user_id: str) -> Sequence[Row[Any]]:
         """(role, org_id) of the user's grants, oldest first."""
-        return self.uow.connection().execute(_OF_USER, {"user_id": user_id}).all()
+        return self.conn.execute(_OF_USER, {"user_id": user_id}).all()
 
     def add(self, *, user_id: str, role: str, org_id: str | None, at: datetime) -> None:
-        self.uow.connection().execute(_INSERT, {"user_id": user_id, "org_id": org_id, "role": role, "created_at": at})
+        self.conn.execute(_INSERT, {"user_id": user_id, "org_id": org_id, "role": role, "created_at": at})

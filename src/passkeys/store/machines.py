@@ -20,13 +20,13 @@ class MachineRepository(Repository):
     __slots__ = ()
 
     def exists(self, user_id: str) -> bool:
-        return self.uow.connection().execute(_GET, {"user_id": user_id}).first() is not None
+        return self.conn.execute(_GET, {"user_id": user_id}).first() is not None
 
     def name_taken(self, name: str) -> bool:
-        return self.uow.connection().execute(_BY_NAME, {"name": name}).first() is not None
+        return self.conn.execute(_BY_NAME, {"name": name}).first() is not None
 
     def any(self) -> bool:
-        return self.uow.connection().execute(_ANY).first() is not None
+        return self.conn.execute(_ANY).first() is not None
 
     def add(self, *, user_id: str, org_id: str, name: str, at: datetime) -> None:
-        self.uow.connection().execute(_INSERT, {"id": user_id, "org_id": org_id, "name": name, "created_at": at})
+        self.conn.execute(_INSERT, {"id": user_id, "org_id": org_id, "name": name, "created_at": at})

@@ -21,14 +21,14 @@ class OrgRepository(Repository):
     __slots__ = ()
 
     def get(self, org_id: str) -> Row[Any] | None:
-        return self.uow.connection().execute(_GET, {"org_id": org_id}).first()
+        return self.conn.execute(_GET, {"org_id": org_id}).first()
 
     def by_domain(self, domain: str) -> Row[Any] | None:
-        return self.uow.connection().execute(_BY_DOMAIN, {"domain": domain}).first()
+        return self.conn.execute(_BY_DOMAIN, {"domain": domain}).first()
 
     def first(self) -> Row[Any] | None:
         """The oldest organization: the default one."""
-        return self.uow.connection().execute(_FIRST).first()
+        return self.conn.execute(_FIRST).first()
 
     def add(self, *, org_id: str, name: str, domain: str, at: datetime) -> None:
-        self.uow.connection().execute(_INSERT, {"id": org_id, "name": name, "domain": domain, "created_at": at})
+        self.conn.execute(_INSERT, {"id": org_id, "name": name, "domain": domain, "created_at": at})

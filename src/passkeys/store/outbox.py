@@ -16,7 +16,7 @@ class OutboxRepository(Repository):
     __slots__ = ()
 
     def add(self, *, message_id: str, user_id: str, kind: str, recipient: str, body: str, at: datetime) -> None:
-        self.uow.connection().execute(
+        self.conn.execute(
             _INSERT,
             {
                 "id": message_id,

@@ -83,16 +83,16 @@ class PasskeyRepository(Repository):
     def pending(self, user_id: str, passkey_id: str) -> Row[Any] | None:
         """The user (locked) with the columns of its passkey `passkey_id` (None when the user
         has no such passkey); None when there is no such user."""
-        return self.uow.connection().execute(_PENDING, {"user_id": user_id, "passkey_id": passkey_id}).first()
+        return self.conn.execute(_PENDING, {"user_id": user_id, "passkey_id": passkey_id}).first()
 
     def exists(self, passkey_id: str) -> bool:
-        return self.uow.connection().execute(_EXISTS, {"passkey_id": passkey_id}).first() is not None
+        return self.conn.execute(_EXISTS, {"passkey_id": passkey_id}).first() is not None
 
     def store_verified(self, passkey_id: str, verified: VerifiedCredential, name: str, at: datetime) -> bool:
         """The passkey READY with its credential, its challenge cleared; False when it was not
         NOT_READY (a concurrent verify or removal committed first)."""
         try:
-            stored = self.uow.connection().execute(
+            stored = self.conn.execute(
                 _STORE_VERIFIED,
                 {
                     "passkey_id": passkey_id,
@@ -121,7 +121,7 @@ class PasskeyRepository(Repository):
     def add_pending(
         self, *, passkey_id: str, user_id: str, challenge: bytes, rp_id: str, expires_at: datetime, at: datetime
     ) -> None:
-        self.uow.connection().execute(
+        self.conn.execute(
             _INSERT,
             {
                 "id": passkey_id,
@@ -136,12 +136,12 @@ class PasskeyRepository(Repository):
 
     def ready_credentials(self, user_id: str) -> Sequence[Row[Any]]:
         """(credential_id, transports) of the user's verified passkeys."""
-        return self.uow.connection().execute(_READY_OF, {"user_id": user_id}).all()
+        return self.conn.execute(_READY_OF, {"user_id": user_id}).all()
 
     def of_user(self, user_id: str) -> Sequence[Row[Any]]:
         """(id, state, name, created_at) of the user's passkeys, oldest first."""
-        return self.uow.connection().execute(_OF_USER, {"user_id": user_id}).all()
+        return self.conn.execute(_OF_USER, {"user_id": user_id}).all()
 
     def remove(self, user_id: str, passkey_id: str) -> bool:
         """False when the user has no such passkey."""
-        return self.uow.connection().execute(_DELETE, {"passkey_id": passkey_id, "user_id": user_id}).rowcount == 1
+        return self.conn.execute(_DELETE, {"passkey_id": passkey_id, "user_id": user_id}).rowcount == 1

@@ -1,15 +1,14 @@
-"""What every repository shares: the unit of work it runs in, and its one Core connection."""
+"""What every repository shares: the one connection of its unit of work's transaction (not the
+unit of work itself, which holds the repositories: no reference cycle, so a finished
+transaction is freed at once, not by the garbage collector)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from passkeys.store.unit_of_work import UnitOfWork
+from sqlalchemy import Connection
 
 
 class Repository:
-    __slots__ = ("uow",)
+    __slots__ = ("conn",)
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn

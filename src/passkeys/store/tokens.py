@@ -28,10 +28,10 @@ class TokenRepository(Repository):
     def machine_by_token(self, token_hash: str) -> Sequence[Row[Any]]:
         """(expires_at, user id, user org, role, role org) per grant of the token's machine user
         (one row with role None when it has none); no rows for an unknown token."""
-        return self.uow.connection().execute(_MACHINE_BY_TOKEN, {"token_hash": token_hash}).all()
+        return self.conn.execute(_MACHINE_BY_TOKEN, {"token_hash": token_hash}).all()
 
     def add(self, *, token_id: str, user_id: str, token_hash: str, expires_at: datetime, at: datetime) -> None:
-        self.uow.connection().execute(
+        self.conn.execute(
             _INSERT,
             {"id": token_id, "user_id": user_id, "token_hash": token_hash, "expires_at": expires_at, "created_at": at},
         )

@@ -1,6 +1,6 @@
 """One transaction and the repositories over it: `with db.write() as uow:` (or `db.read()`),
 then `uow.passkeys`, `uow.users`, `uow.events`, ... Each repository is built on first use and
-every statement runs on the transaction's one connection."""
+every statement runs on the transaction's one connection (`uow.conn`)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class _Lazy(Generic[R]):
         self.name = name
 
     def __get__(self, uow: UnitOfWork, owner: type | None = None) -> R:
-        repository = uow.__dict__[self.name] = self.cls(uow)
+        repository = uow.__dict__[self.name] = self.cls(uow.conn)
         return repository
 
 
@@ -48,25 +48,18 @@ class UnitOfWork:
     grants = _Lazy(GrantRepository)
     outbox = _Lazy(OutboxRepository)
 
-    def __init__(self, session: Session | None = None, connection: Connection | None = None) -> None:
-        """A session for a transaction (db.read/db.write), or a bare connection for a read of a
-        few rows without one (db.connect)."""
+    def __init__(self, conn: Connection, session: Session | None = None) -> None:
+        """The transaction's connection, and its session (db.read/db.write; none for db.connect,
+        a read of a few rows on a bare connection)."""
+        self.conn = conn
         self.session = session
-        self._connection = connection
-
-    def connection(self) -> Connection:
-        conn = self._connection
-        if conn is None:
-            assert self.session is not None
-            conn = self._connection = self.session.connection()
-        return conn
 
     # A statement or object of the caller's own, in this transaction: for operators' and tests'
     # ad hoc SQL. The service's own statements all live in the repositories.
     def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
         if self.session is not None:
             return self.session.execute(statement, params)
-        return self.connection().execute(statement, params)
+        return self.conn.execute(statement, params)
 
     def scalars(self, statement: Executable) -> ScalarResult[Any]:
         assert self.session is not None

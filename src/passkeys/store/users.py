@@ -24,13 +24,13 @@ class UserRepository(Repository):
 
     def get(self, user_id: str, *, lock: bool = False) -> Row[Any] | None:
         """The user's row; `lock`: FOR UPDATE on PostgreSQL, to order its events."""
-        return self.uow.connection().execute(_GET_LOCKED if lock else _GET, {"user_id": user_id}).first()
+        return self.conn.execute(_GET_LOCKED if lock else _GET, {"user_id": user_id}).first()
 
     def exists(self, user_id: str) -> bool:
         return self.get(user_id) is not None
 
     def username_taken(self, username: str) -> bool:
-        return self.uow.connection().execute(_BY_USERNAME, {"username": username}).first() is not None
+        return self.conn.execute(_BY_USERNAME, {"username": username}).first() is not None
 
     def add(
         self,
@@ -47,7 +47,7 @@ class UserRepository(Repository):
         """The new user (sequence 0: its first event comes next); USER_EXISTS when a concurrent
         AddHumanUser took the id or username between the caller's check and this insert."""
         try:
-            self.uow.connection().execute(
+            self.conn.execute(
                 _INSERT,
                 {
                     "id": user_id,
