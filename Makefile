@@ -95,7 +95,7 @@ generate: setup
 web: setup
 	cd web && npm ci --no-audit --no-fund
 	rm -rf web/gen
-	$(BIN)/buf generate --template web/buf.gen.yaml --path proto/zitadel --path $(GOOGLEAPIS)/google
+	$(BIN)/buf generate --template web/buf.gen.yaml --path proto/zitadel --path proto/passkeysapi --path $(GOOGLEAPIS)/google
 	cd web && npm run bundle
 
 clean:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,13 @@ class Details:
     change_date: datetime
     resource_owner: str
     creation_date: datetime
+
+
+def details_of(user: Any) -> Details:
+    """The Details of a user row as it stands (its last event), for a read."""
+    return Details(
+        sequence=user.sequence, change_date=user.changed_at, resource_owner=user.org_id, creation_date=user.created_at
+    )
 
 
 def now() -> datetime:

@@ -15,12 +15,22 @@ from typing import Any
 
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
+from passkeysapi.v1 import passkey_details_pb2
 from zitadel.user.v2 import user_service_pb2
+from zitadel.user.v2beta import user_service_pb2 as v2beta_pb2
 
 from passkeys import web
 from passkeys.limits import MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
 
 SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+# Every service the transcoder and the Connect route serve, and the REST path prefixes of their
+# google.api.http bindings.
+SERVICES = (
+    SERVICE,
+    v2beta_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+    passkey_details_pb2.DESCRIPTOR.services_by_name["PasskeyDetailsService"].full_name,
+)
+REST_PREFIXES = ("/v2/", "/v2beta/", "/passkeys/v1/")
 # `make generate` writes it next to the generated packages: generated/descriptor.pb.
 DESCRIPTOR_PATH = Path(user_service_pb2.__file__).resolve().parents[3] / "descriptor.pb"
 
@@ -218,7 +228,7 @@ def _transcoder(descriptor: Path) -> dict[str, Any]:
     return _typed(
         TRANSCODER,
         proto_descriptor=str(descriptor),
-        services=[SERVICE],
+        services=list(SERVICES),
         # gRPC errors become HTTP status codes with a google.rpc.Status JSON body.
         convert_grpc_status=True,
         print_options=PRINT_OPTIONS,
@@ -233,7 +243,7 @@ def _connect_transcoder(descriptor: Path) -> dict[str, Any]:
     return _typed(
         TRANSCODER,
         proto_descriptor_bin=_grpc_path_descriptor(descriptor),
-        services=[SERVICE],
+        services=list(SERVICES),
         auto_mapping=True,
         convert_grpc_status=False,
         # Keep this route after transcoding (the default matches again, as gRPC): the Connect
@@ -253,6 +263,36 @@ def _lua_on_route(code: str) -> dict[str, Any]:
     return _typed("envoy.extensions.filters.http.lua.v3.LuaPerRoute", source_code={"inline_string": code})
 
 
+def _connect_route(service: str, to_grpc: dict[str, Any], transcoder: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "match": {
+            "prefix": f"/{service}/",
+            "headers": [{"name": "content-type", "string_match": {"safe_regex": {"regex": CONNECT_CONTENT_TYPES}}}],
+        },
+        "route": to_grpc,
+        # gRPC's own header, meaningless to a Connect client.
+        "response_headers_to_remove": ["grpc-accept-encoding"],
+        "typed_per_filter_config": {
+            "envoy.filters.http.header_mutation": _typed(
+                "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
+                mutations={
+                    "request_mutations": [
+                        {
+                            "append": {
+                                "header": {"key": "connect-protocol-version", "value": "1"},
+                                "append_action": "ADD_IF_ABSENT",
+                            }
+                        }
+                    ]
+                },
+            ),
+            CONNECT_ERRORS: _lua_on_route(_CONNECT_ERRORS),
+            CONNECT_JSON: _lua_on_route(_CONNECT_JSON),
+            "envoy.filters.http.grpc_json_transcoder": transcoder,
+        },
+    }
+
+
 def _routes(descriptor: Path) -> list[dict[str, Any]]:
     to_grpc = {"cluster": UPSTREAM, "timeout": "30s"}
     no_transcoding = {
@@ -265,40 +305,18 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
         )
     }
     grpc = [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}]
+    connect_transcoder = _connect_transcoder(descriptor)  # one descriptor copy, shared by the routes
     return [
         # REST: the transcoder maps /v2/... to a gRPC method (and the route is matched again).
-        {"match": {"prefix": "/v2/"}, "route": to_grpc},
+        *({"match": {"prefix": prefix}, "route": to_grpc} for prefix in REST_PREFIXES),
         # Connect at the gRPC paths: JSON or binary, with or without Connect-Protocol-Version
         # (ZITADEL's Python SDK sends none; the bridge needs it).
-        {
-            "match": {
-                "prefix": f"/{SERVICE}/",
-                "headers": [{"name": "content-type", "string_match": {"safe_regex": {"regex": CONNECT_CONTENT_TYPES}}}],
-            },
-            "route": to_grpc,
-            # gRPC's own header, meaningless to a Connect client.
-            "response_headers_to_remove": ["grpc-accept-encoding"],
-            "typed_per_filter_config": {
-                "envoy.filters.http.header_mutation": _typed(
-                    "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
-                    mutations={
-                        "request_mutations": [
-                            {
-                                "append": {
-                                    "header": {"key": "connect-protocol-version", "value": "1"},
-                                    "append_action": "ADD_IF_ABSENT",
-                                }
-                            }
-                        ]
-                    },
-                ),
-                CONNECT_ERRORS: _lua_on_route(_CONNECT_ERRORS),
-                CONNECT_JSON: _lua_on_route(_CONNECT_JSON),
-                "envoy.filters.http.grpc_json_transcoder": _connect_transcoder(descriptor),
-            },
-        },
-        # gRPC and grpc-web to our service, and their CORS preflights (which have no content type).
-        {"match": {"prefix": f"/{SERVICE}/"}, "route": to_grpc, "typed_per_filter_config": grpc_buffer},
+        *(_connect_route(service, to_grpc, connect_transcoder) for service in SERVICES),
+        # gRPC and grpc-web to our services, and their CORS preflights (which have no content type).
+        *(
+            {"match": {"prefix": f"/{service}/"}, "route": to_grpc, "typed_per_filter_config": grpc_buffer}
+            for service in SERVICES
+        ),
         # Reflection is a bidirectional stream (grpcurl list): it passes unbuffered (the buffer
         # filter would wait for the end of a request that never ends).
         {

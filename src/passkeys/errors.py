@@ -12,6 +12,7 @@ class Reason:
     tests/unit/test_reasons.py checks both ways)."""
 
     INVALID_FIELD = "INVALID_FIELD"
+    UNSUPPORTED_FIELD = "UNSUPPORTED_FIELD"  # an upstream field this service does not implement
     MALFORMED_REQUEST = "MALFORMED_REQUEST"
     DOMAIN_NOT_ALLOWED = "DOMAIN_NOT_ALLOWED"
     CREDENTIAL_REJECTED = "CREDENTIAL_REJECTED"

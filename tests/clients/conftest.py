@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from passkeys.config import Settings
+from tests.support.client_flow import stranger_token
 from tests.support.databases import fresh_database
 from tests.support.gateway import Gateway, serving
 
@@ -27,21 +25,7 @@ def gw(settings: Settings) -> Iterator[Gateway]:
         yield g
 
 
-def _cli(settings: Settings, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "passkeys", *args],
-        env={**os.environ, "PASSKEYS_DATABASE_URL": settings.database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
 @pytest.fixture
 def stranger(gw: Gateway, settings: Settings) -> str:
     """The token of a machine user of another organization, without any role."""
-    org = _cli(settings, "create-org", "--name", "elsewhere", "--domain", "elsewhere.example")
-    user = _cli(settings, "create-machine-user", "--org-id", org, "--name", "stranger")
-    return _cli(settings, "create-token", "--user-id", user, "--expires-in-days", "1")
+    return stranger_token(settings)

@@ -3,6 +3,7 @@
 //   node driver.mjs <client> <protocol> <base url>
 //     zitadel-client connect-json | connect-binary | grpc | grpc-web   (@zitadel/client, Connect-ES)
 //     zitadel-node grpc                                                 (@zitadel/node's v2 definitions, nice-grpc)
+//     zitadel-node-v2beta grpc                                          (@zitadel/node's ready-made createUserClient: v2beta)
 //
 // One call per line of JSON on stdin: {"method": "ListPasskeys", "request": {...proto3 JSON}, "token": "..." | null}.
 // One answer per line on stdout: {"response": {...proto3 JSON}} or
@@ -16,7 +17,9 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { createServerTransport } from "@zitadel/client/node";
 import { createUserServiceClient } from "@zitadel/client/v2";
 import { createClientTransport } from "@zitadel/client/web";
+import { createUserClient } from "@zitadel/node/dist/api/clients.js";
 import { UserServiceDefinition } from "@zitadel/node/dist/api/generated/zitadel/user/v2/user_service.js";
+import { UserServiceDefinition as UserServiceV2BetaDefinition } from "@zitadel/node/dist/api/generated/zitadel/user/v2beta/user_service.js";
 import { createAccessTokenInterceptor } from "@zitadel/node/dist/api/interceptors.js";
 import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { ClientError, createChannel, createClientFactory } from "nice-grpc";
@@ -64,13 +67,18 @@ async function callConnectEs(method, request, token) {
 
 // @zitadel/node: nice-grpc with its generated v2 definitions (its createUserClient is v2beta).
 const niceGrpcClients = new Map();
+// zitadel-node-v2beta: the package's own createUserClient, as its README shows (v2beta).
+const v2beta = clientName === "zitadel-node-v2beta";
+function niceGrpcClient(token) {
+  const interceptors = token === null ? [] : [createAccessTokenInterceptor(token)];
+  if (v2beta) return createUserClient(baseUrl, ...interceptors);
+  let factory = createClientFactory();
+  for (const interceptor of interceptors) factory = factory.use(interceptor);
+  return factory.create(UserServiceDefinition, createChannel(baseUrl));
+}
 async function callNiceGrpc(method, request, token) {
-  if (!niceGrpcClients.has(token)) {
-    let factory = createClientFactory();
-    if (token !== null) factory = factory.use(createAccessTokenInterceptor(token));
-    niceGrpcClients.set(token, factory.create(UserServiceDefinition, createChannel(baseUrl)));
-  }
-  const def = UserServiceDefinition.methods[lowerFirst(method)];
+  if (!niceGrpcClients.has(token)) niceGrpcClients.set(token, niceGrpcClient(token));
+  const def = (v2beta ? UserServiceV2BetaDefinition : UserServiceDefinition).methods[lowerFirst(method)];
   let trailer;
   try {
     const response = await niceGrpcClients.get(token)[lowerFirst(method)](def.requestType.fromJSON(request), {
@@ -85,7 +93,7 @@ async function callNiceGrpc(method, request, token) {
   }
 }
 
-const call = clientName === "zitadel-node" ? callNiceGrpc : callConnectEs;
+const call = clientName.startsWith("zitadel-node") ? callNiceGrpc : callConnectEs;
 const lines = readline.createInterface({ input: process.stdin });
 for await (const line of lines) {
   const { method, request, token } = JSON.parse(line);

@@ -18,7 +18,7 @@ import pytest
 from grpc_reflection.v1alpha import reflection_pb2
 
 from tests.support import upstream
-from tests.support.client_flow import ADMIN, Call, Refused, check_refusals, passkey_flow, reason_of
+from tests.support.client_flow import ADMIN, Call, Refused, check_refusals, passkey_flow
 from tests.support.gateway import Gateway
 
 BUF = str(Path(sys.executable).with_name("buf"))
@@ -27,6 +27,8 @@ SERVICES = {
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "zitadel.user.v2.UserService",
+    "zitadel.user.v2beta.UserService",
+    "passkeys.v1.PasskeyDetailsService",
 }
 
 
@@ -52,7 +54,7 @@ def buf_curl(protocol: str, base_url: str, admin_token: str) -> Call:
         if done.returncode == 0:
             return json.loads(done.stdout)
         error = json.loads(done.stderr)  # buf curl prints an error as Connect's error JSON, on stderr
-        raise Refused(error["code"].upper(), reason_of(error.get("details", [])), error.get("message", ""))
+        raise Refused.of(error["code"].upper(), error.get("details", []), error.get("message", ""))
 
     return call
 

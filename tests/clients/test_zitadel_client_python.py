@@ -9,7 +9,7 @@ from typing import Any
 
 from zitadel_client import ApiError, Zitadel, models
 
-from tests.support.client_flow import ADMIN, Call, Refused, check_refusals, passkey_flow, reason_of
+from tests.support.client_flow import ADMIN, Call, Refused, check_refusals, passkey_flow
 from tests.support.gateway import Gateway
 
 # Connect's HTTP status per code (what the SDK's ApiError.code says).
@@ -35,7 +35,7 @@ def sdk_call(base_url: str, admin_token: str, statuses: list[tuple[str, int]]) -
             assert isinstance(refused, dict), refused
             code = refused["code"].upper()
             statuses.append((code, error.code))
-            raise Refused(code, reason_of(refused.get("details", [])), refused.get("message", "")) from None
+            raise Refused.of(code, refused.get("details", []), refused.get("message", "")) from None
         return answer.to_dict()
 
     return call

@@ -1,8 +1,6 @@
 """npm @zitadel/client (Connect-ES: Connect JSON, Connect binary, gRPC, grpc-web) and @zitadel/node's
 v2 service definitions (nice-grpc, gRPC) through Envoy: the whole passkey flow and the refusals.
-
-@zitadel/node's ready-made createUserClient calls zitadel.user.v2beta, which is not served yet: its
-test comes with the v2beta service."""
+@zitadel/node's ready-made createUserClient (v2beta): test_zitadel_node_v2beta.py."""
 
 from __future__ import annotations
 

@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from google.rpc import error_details_pb2
+from zitadel import message_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
+from passkeys.api.error_details import error_id
 from passkeys.envoy_config import CONNECT_HTTP_STATUS
 from tests.conftest import ORIGIN, RP_ID
 from tests.support.authenticator import SoftAuthenticator
@@ -41,10 +43,15 @@ def error_of(response: httpx.Response) -> tuple[str, str, error_details_pb2.Erro
     assert set(body) <= {"code", "message", "details"}
     assert response.status_code == CONNECT_HTTP_STATUS[body["code"]]
     infos = []
-    for detail in body.get("details", []):
+    details = body.get("details", [])
+    for detail in details:
         assert set(detail) == {"type", "value"}
-        assert detail["type"] == "google.rpc.ErrorInfo"  # the message name, no type URL prefix
-        infos.append(error_details_pb2.ErrorInfo.FromString(b64decode(detail["value"])))
+    if details:
+        # The message names, no type URL prefix: our ErrorInfo, then ZITADEL's ErrorDetail.
+        assert [d["type"] for d in details] == ["google.rpc.ErrorInfo", "zitadel.v1.ErrorDetail"]
+        infos.append(error_details_pb2.ErrorInfo.FromString(b64decode(details[0]["value"])))
+        zitadel = message_pb2.ErrorDetail.FromString(b64decode(details[1]["value"]))
+        assert (zitadel.id, zitadel.message) == (error_id(infos[0].reason), body.get("message", ""))
     return body["code"], body.get("message", ""), (infos[0] if infos else None)
 
 
@@ -99,10 +106,10 @@ def test_codes_follow_connects_table(gw: Gateway) -> None:
             f"{PATH}/ListPasskeys", content=b"{}", headers={**JSON, "authorization": "Bearer pat_nope"}
         ),
         ("invalid_argument", 400): connect(gw, "ListPasskeys", {"userId": ""}),
+        ("not_found", 404): connect(gw, "GetUserByID", {"userId": "nobody"}),
         # Upstream's RPCs we do not implement yet: 501, as Connect says (Envoy's bridge says 404).
-        ("unimplemented", 501): connect(gw, "GetUserByID", {"userId": user_id}),
+        ("unimplemented", 501): connect(gw, "ListAuthenticationMethodTypes", {"userId": user_id}),
     }
-    assert error_of(connect(gw, "ListAuthenticationMethodTypes", {"userId": user_id}))[0] == "unimplemented"
     for (code, status), response in cases.items():
         assert (error_of(response)[0], response.status_code) == (code, status), response.text
 

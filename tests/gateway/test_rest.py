@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from passkeys.api.error_details import error_id
 from tests.conftest import ORIGIN, RP_ID
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
@@ -19,6 +20,7 @@ from tests.support.gateway import Gateway
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+ERROR_DETAIL = "type.googleapis.com/zitadel.v1.ErrorDetail"
 HUMAN = {"profile": {"givenName": "Ada", "familyName": "Lovelace"}, "email": {"email": "ada@example.com"}}
 
 
@@ -44,7 +46,8 @@ def assert_details(details: dict[str, Any], *, sequence: int, org_id: str) -> No
 
 def error(code: int, message: str, reason: str, **metadata: str) -> dict[str, Any]:
     info = {"@type": ERROR_INFO, "reason": reason, "domain": "passkeys", "metadata": metadata}
-    return {"code": code, "message": message, "details": [info]}
+    zitadel = {"@type": ERROR_DETAIL, "id": error_id(reason), "message": message}
+    return {"code": code, "message": message, "details": [info, zitadel]}
 
 
 def add_user(gw: Gateway, **fields: Any) -> str:
@@ -101,8 +104,7 @@ def test_the_whole_flow_in_the_documented_json_shapes(gw: Gateway) -> None:
     assert listed.status_code == 200
     body = listed.json()
     (listed_passkey,) = body["result"]
-    # creationDate is ours (field 100), not in ZITADEL's Passkey message.
-    assert RFC3339.match(listed_passkey.pop("creationDate"))
+    # Upstream's Passkey exactly: our creation date is in passkeys.v1 (test_passkey_details).
     assert listed_passkey == {"id": passkey_id, "state": "AUTH_FACTOR_STATE_READY", "name": "Laptop"}
     assert set(body["details"]) == {"totalResult", "processedSequence", "timestamp"}
     assert (body["details"]["totalResult"], body["details"]["processedSequence"]) == ("1", "3")
@@ -136,11 +138,15 @@ def test_the_request_fields_arrive_by_their_json_names(gw: Gateway) -> None:
     selection = started["publicKeyCredentialCreationOptions"]["publicKey"]["authenticatorSelection"]
     assert selection["authenticatorAttachment"] == "cross-platform"
     assert started["publicKeyCredentialCreationOptions"]["publicKey"]["user"]["name"] == "ada.l"
-    # Upstream's fields this server does not serve are ignored, as ZITADEL clients may send them.
+    # Upstream's fields this server does not implement are refused by their name, never dropped.
+    before = snapshot(gw.grpc.url)
     with_phone = gw.rest(
         "POST", "/v2/users/human", {**HUMAN, "email": {"email": "b@example.com"}, "phone": {"phone": "+41"}}
     )
-    assert with_phone.status_code == 200
+    assert with_phone.status_code == 400
+    message = "phone is not supported by this service (it enrols passkeys only); leave it unset"
+    assert with_phone.json() == error(3, message, "UNSUPPORTED_FIELD", field="phone")
+    assert snapshot(gw.grpc.url) == before
 
 
 def test_each_error_is_an_http_status_with_a_status_body_and_changes_nothing(gw: Gateway) -> None:
@@ -238,8 +244,8 @@ def test_envoy_refuses_malformed_json_unknown_paths_and_parameters_without_calli
 
     assert gw.rest("POST", "/v2/users/unknown/thing/here", {}).status_code == 404
     assert gw.rest("GET", f"/v2/users/{user_id}/passkeys").status_code == 404
-    # GET /v2/users/{user_id} is upstream's GetUserByID, which this service does not implement.
-    assert gw.rest("GET", "/v2/users/human").status_code == 501
+    # GET /v2/users/{user_id} is upstream's GetUserByID: "human" is no user here.
+    assert gw.rest("GET", "/v2/users/human").status_code == 404
     assert gw.rest("POST", "/v1/users/human", HUMAN).status_code == 404
     assert gw.rest("POST", "/").status_code == 404  # GET / is the enrolment page
     assert gw.rest("GET", "/index.html").status_code == 404

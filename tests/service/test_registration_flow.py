@@ -7,6 +7,8 @@ import base64
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
+from passkeysapi.v1.passkey_details_pb2 import ListPasskeyDetailsRequest
+from passkeysapi.v1.passkey_details_pb2_grpc import PasskeyDetailsServiceStub
 from sqlalchemy import create_engine, text
 from zitadel.user.v2 import auth_pb2, passkey_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
@@ -137,8 +139,20 @@ def test_full_flow_stores_the_verified_passkey(client: Client, attestation: str,
     ]
     assert listed.details.total_result == 1
     assert listed.details.processed_sequence == 3
-    # Ours, not upstream's (field 100): when the registration began.
-    assert listed.result[0].creation_date == started.details.change_date
+    # Ours, in our own service (upstream's Passkey has no such field): when the registration began.
+    (detailed,) = (
+        PasskeyDetailsServiceStub(client.channel)
+        .ListPasskeyDetails(
+            ListPasskeyDetailsRequest(user_id=user_id), metadata=[("authorization", f"Bearer {client.admin_token}")]
+        )
+        .result
+    )
+    assert (detailed.id, detailed.state, detailed.name) == (
+        started.passkey_id,
+        auth_pb2.AUTH_FACTOR_STATE_READY,
+        "Laptop",
+    )
+    assert detailed.creation_date == started.details.change_date
 
     (stored,) = rows(client.url, "SELECT * FROM passkeys WHERE id = :id", id=started.passkey_id)
     assert bytes(stored["credential_id"]) == auth.credential_id

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
+from zitadel import message_pb2
 
 from passkeys import gateway
 from passkeys.config import Settings
@@ -52,9 +53,11 @@ class GrpcWebReply:
         return status_pb2.Status.FromString(base64.b64decode(raw + "=" * (-len(raw) % 4)))
 
     def error_info(self) -> error_details_pb2.ErrorInfo:
-        (detail,) = self.status().details
+        # ErrorInfo first, then ZITADEL's zitadel.v1.ErrorDetail.
+        info_detail, zitadel_detail = self.status().details
         info = error_details_pb2.ErrorInfo()
-        assert detail.Unpack(info)
+        assert info_detail.Unpack(info)
+        assert zitadel_detail.Is(message_pb2.ErrorDetail.DESCRIPTOR)
         return info
 
 
@@ -78,12 +81,18 @@ class Gateway:
         return self.http.request(method, path, **kwargs)
 
     def grpc_web(
-        self, method: str, request: Message, *, text: bool = False, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        request: Message,
+        *,
+        text: bool = False,
+        headers: dict[str, str] | None = None,
+        service_path: str = SERVICE_PATH,
     ) -> GrpcWebReply:
         content_type = "application/grpc-web-text" if text else "application/grpc-web+proto"
         body = frame(request.SerializeToString())
         response = self.http.post(
-            f"{SERVICE_PATH}/{method}",
+            f"{service_path}/{method}",
             content=base64.b64encode(body) if text else body,
             headers={"content-type": content_type, "accept": content_type, "x-grpc-web": "1", **(headers or {})},
         )

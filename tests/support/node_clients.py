@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.client_flow import ADMIN, Call, Refused, reason_of
+from tests.support.client_flow import ADMIN, Call, Refused
 
 CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 CODE_NAMES = [
@@ -51,7 +51,7 @@ def node_client(client: str, protocol: str, base_url: str, admin_token: str) -> 
         assert "crash" not in answer, answer["crash"]
         if "error" in answer:
             error = answer["error"]
-            raise Refused(CODE_NAMES[error["code"]], reason_of(error["details"]), error["message"])
+            raise Refused.of(CODE_NAMES[error["code"]], error["details"], error["message"])
         return answer["response"]
 
     try:

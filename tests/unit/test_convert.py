@@ -37,8 +37,11 @@ def test_link_medium_three_ways() -> None:
     assert convert.link_medium_to_domain(pb.CreatePasskeyRegistrationLinkRequest(send_link={})) == ""
     with_template = pb.CreatePasskeyRegistrationLinkRequest(send_link={"url_template": "https://x/{{.Code}}"})
     assert convert.link_medium_to_domain(with_template) == "https://x/{{.Code}}"
+    # Set means set (issue 13, upstream's bounds): an empty template is refused, not the default.
     empty_template = pb.CreatePasskeyRegistrationLinkRequest(send_link={"url_template": ""})
-    assert convert.link_medium_to_domain(empty_template) == ""
+    with pytest.raises(InvalidArgument) as refused:
+        convert.link_medium_to_domain(empty_template)
+    assert refused.value.metadata == {"field": "send_link.url_template"}
 
 
 def test_states_map_to_auth_factor_states() -> None:

@@ -12,9 +12,8 @@ from google.protobuf import descriptor_pb2
 from tests.support import upstream
 
 OURS = Path(__file__).resolve().parents[2] / "generated" / "descriptor.pb"
-# Ours, beside upstream's fields: the known gap the v2beta/details change closes (moved to
-# passkeys.v1.PasskeyDetails).
-EXTRA_FIELDS = {("zitadel.user.v2.Passkey", "creation_date")}
+# Ours, beside upstream's fields (none: what we add lives in passkeys.v1).
+EXTRA_FIELDS: set[tuple[str, str]] = set()
 
 
 def _index(files: tuple[descriptor_pb2.FileDescriptorProto, ...] | list[descriptor_pb2.FileDescriptorProto]) -> dict:

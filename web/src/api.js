@@ -1,10 +1,12 @@
-// The five UserService calls the page makes, over grpc-web (default) or JSON REST, both through
+// The UserService calls the page makes (and our PasskeyDetailsService's listing, for the creation
+// dates that upstream's Passkey message does not carry), over grpc-web (default) or JSON REST, both through
 // the same origin's Envoy. Requests and responses are proto3 JSON either way, so the page does
 // not care which transport carried them; errors become one ApiError shape.
 import { fromJson, toJson } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { PasskeyDetailsService } from "../gen/passkeysapi/v1/passkey_details_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
 
 export const TRANSPORTS = ["grpc-web", "rest"];
@@ -34,6 +36,7 @@ const ROUTES = {
   verifyPasskeyRegistration: ["POST", "/v2/users/{userId}/passkeys/{passkeyId}"],
   listPasskeys: ["POST", "/v2/users/{userId}/passkeys/_search"],
   removePasskey: ["DELETE", "/v2/users/{userId}/passkeys/{passkeyId}"],
+  listPasskeyDetails: ["POST", "/passkeys/v1/users/{userId}/passkeys/_search"],
 };
 
 function restCaller(baseUrl, headers) {
@@ -72,9 +75,11 @@ function restCaller(baseUrl, headers) {
 }
 
 function grpcWebCaller(baseUrl, headers) {
-  const client = createClient(UserService, createGrpcWebTransport({ baseUrl, useBinaryFormat: true }));
+  const transport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true });
+  const clients = [UserService, PasskeyDetailsService].map((service) => [service, createClient(service, transport)]);
   return async (method, request) => {
-    const schema = UserService.method[method];
+    const [service, client] = clients.find(([service]) => method in service.method);
+    const schema = service.method[method];
     try {
       const response = await client[method](fromJson(schema.input, request), { headers: headers() });
       return toJson(schema.output, response);

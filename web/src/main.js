@@ -78,7 +78,7 @@ function formatTime(iso) {
 }
 
 async function refresh() {
-  const { result = [] } = await api.listPasskeys({ userId });
+  const { result = [] } = await api.listPasskeyDetails({ userId });
   const rows = result.map((passkey) => {
     const row = document.createElement("tr");
     row.dataset.passkeyId = passkey.id;

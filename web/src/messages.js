@@ -34,6 +34,7 @@ const CODES = {
 const refused = (error) => `The service refused the request: ${error.message}`;
 const REASONS = {
   INVALID_FIELD: refused, // FIELDS first, for the fields a person types
+  UNSUPPORTED_FIELD: refused, // the page sets none of them; the message names the field
   MALFORMED_REQUEST: refused,
   DOMAIN_NOT_ALLOWED: "This site may not create passkeys for the domain it asked for.",
   CREDENTIAL_REJECTED: (error) =>

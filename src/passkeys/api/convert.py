@@ -10,6 +10,7 @@ from zitadel.object.v2 import object_pb2
 from zitadel.user.v2 import auth_pb2, passkey_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
+from passkeys.commands.passkeys import PasskeyList
 from passkeys.details import Details
 from passkeys.errors import invalid_field
 from passkeys.store.passkeys import NOT_READY, READY
@@ -32,11 +33,17 @@ def authenticator_to_domain(value: int) -> str | None:
 
 def link_medium_to_domain(request: pb.CreatePasskeyRegistrationLinkRequest) -> str | None:
     """The URL template of the link to send: None for return_code, "" for the configured default
-    (send_link without url_template, or no medium at all, as ZITADEL does), else the template."""
+    (send_link without url_template, or no medium at all, as ZITADEL does), else the template
+    (set empty: INVALID_FIELD, as upstream's validate bounds refuse it)."""
     if request.WhichOneof("medium") == "return_code":
         return None
     link = request.send_link
-    return link.url_template if link.HasField("url_template") else ""
+    if not link.HasField("url_template"):
+        return ""
+    # Set means set: an empty template is refused, not taken for the configured one.
+    if not link.url_template:
+        raise invalid_field("send_link.url_template", "send_link.url_template is set but empty; leave it unset")
+    return link.url_template
 
 
 def passkey_state_to_pb(state: int) -> auth_pb2.AuthFactorState:
@@ -48,6 +55,12 @@ def details_to_pb(details: Details, out: object_pb2.Details) -> None:
     out.change_date.FromDatetime(details.change_date)
     out.resource_owner = details.resource_owner
     out.creation_date.FromDatetime(details.creation_date)
+
+
+def list_details_to_pb(listing: PasskeyList, out: object_pb2.ListDetails) -> None:
+    out.total_result = len(listing.passkeys)
+    out.processed_sequence = listing.sequence
+    out.timestamp.FromDatetime(listing.timestamp)
 
 
 def _value_to_python(value: struct_pb2.Value) -> Any:

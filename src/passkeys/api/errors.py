@@ -1,5 +1,6 @@
 """The one place where domain errors become gRPC status, with a google.rpc.ErrorInfo
-(reason, domain, metadata naming what failed) in the details of every error."""
+(reason, domain, metadata naming what failed) and ZITADEL's zitadel.v1.ErrorDetail (a stable id
+per reason, the message; api/error_details.py) in the details of every error."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from passkeys import errors
+from passkeys.api.error_details import error_detail
 
 ERROR_DOMAIN = "passkeys"
 # Messages may quote the request (a rejected origin, a user id): bounded, because status and
@@ -39,7 +41,8 @@ def code_of(error: errors.DomainError) -> grpc.StatusCode:
 def status_of(code: grpc.StatusCode, message: str, reason: str, metadata: dict[str, str]) -> grpc.Status:
     detail = any_pb2.Any()
     detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata))
-    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=[detail]))
+    details = [detail, error_detail(reason, message)]  # ErrorInfo first, as before ErrorDetail came
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=details))
 
 
 def _bounded(text: str, limit: int) -> str:

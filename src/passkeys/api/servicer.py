@@ -7,12 +7,14 @@ from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from passkeys.api import convert
+from passkeys.api.human import human_view_to_pb, new_human_from_pb
 from passkeys.api.interceptors import logged_caller
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.caller import Caller, Kind
 from passkeys.commands.links import create_registration_link
 from passkeys.commands.passkeys import PasskeyCommands
-from passkeys.commands.users import NewHuman, add_human_user
+from passkeys.commands.user_view import get_user
+from passkeys.commands.users import add_human_user
 from passkeys.config import Settings
 from passkeys.store.db import Database
 
@@ -35,26 +37,16 @@ class UserService(pb_grpc.UserServiceServicer):
         return _logged(self.authn.caller(context.invocation_metadata()))
 
     def AddHumanUser(self, request: pb.AddHumanUserRequest, context: grpc.ServicerContext) -> pb.AddHumanUserResponse:
-        caller = self._caller(context)
-        org = request.organization
-        which = org.WhichOneof("org") if request.HasField("organization") else None
-        profile = request.profile
-        user_id, details = add_human_user(
-            self.db,
-            caller,
-            NewHuman(
-                given_name=profile.given_name,
-                family_name=profile.family_name,
-                display_name=profile.display_name if profile.HasField("display_name") else None,
-                email=request.email.email,
-                user_id=request.user_id if request.HasField("user_id") else None,
-                username=request.username if request.HasField("username") else None,
-                org_id=org.org_id if which == "org_id" else None,
-                org_domain=org.org_domain if which == "org_domain" else None,
-            ),
-        )
+        user_id, details = add_human_user(self.db, self._caller(context), new_human_from_pb(request))
         response = pb.AddHumanUserResponse(user_id=user_id)
         convert.details_to_pb(details, response.details)
+        return response
+
+    def GetUserByID(self, request: pb.GetUserByIDRequest, context: grpc.ServicerContext) -> pb.GetUserByIDResponse:
+        view = get_user(self.db, caller=self._caller(context), user_id=request.user_id)
+        response = pb.GetUserByIDResponse()
+        convert.details_to_pb(view.details, response.details)
+        human_view_to_pb(view, response.user)
         return response
 
     def RegisterPasskey(
@@ -114,12 +106,9 @@ class UserService(pb_grpc.UserServiceServicer):
     def ListPasskeys(self, request: pb.ListPasskeysRequest, context: grpc.ServicerContext) -> pb.ListPasskeysResponse:
         listing = self.passkeys.list(caller=self._caller(context), user_id=request.user_id)
         response = pb.ListPasskeysResponse()
-        response.details.total_result = len(listing.passkeys)
-        response.details.processed_sequence = listing.sequence
-        response.details.timestamp.FromDatetime(listing.timestamp)
+        convert.list_details_to_pb(listing, response.details)
         for p in listing.passkeys:
-            passkey = response.result.add(id=p.id, state=convert.passkey_state_to_pb(p.state), name=p.name)
-            passkey.creation_date.FromDatetime(p.created_at)
+            response.result.add(id=p.id, state=convert.passkey_state_to_pb(p.state), name=p.name)
         return response
 
     def RemovePasskey(

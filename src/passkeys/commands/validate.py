@@ -9,6 +9,8 @@ from passkeys.limits import MAX_TEXT
 
 # Ids a client picks travel in REST paths: keep them to URL-safe characters.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
+# A BCP 47 language tag's shape ("en", "de-CH", "zh-Hant-TW").
+_LANGUAGE = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+|[^@\s]+@localhost")
 
 
@@ -32,4 +34,19 @@ def email(field: str, value: str) -> str:
     text(field, value)
     if not _EMAIL.fullmatch(value):
         raise invalid_field(field, f"{field} is not an email address")
+    return value
+
+
+def bounded(field: str, value: str, *, max_len: int) -> str:
+    """0..max_len characters (upstream's optional texts may be empty), no control characters."""
+    if len(value) > max_len:
+        raise invalid_field(field, f"{field} must be at most {max_len} characters")
+    return text(field, value, max_len=max_len) if value else value
+
+
+def language(field: str, value: str) -> str:
+    """Empty (none), or a language tag of at most 10 characters (upstream's bound)."""
+    bounded(field, value, max_len=10)
+    if value and not _LANGUAGE.fullmatch(value):
+        raise invalid_field(field, f"{field} is not a language tag (e.g. en, de-CH)")
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
 
 from passkeys.details import Details
 from passkeys.store.models import Event, User
@@ -19,6 +19,13 @@ _NEXT_SEQUENCE = (
     .values(sequence=bindparam("sequence"), changed_at=bindparam("changed_at"))
 )
 _INSERT_EVENT = insert(Event.__table__)
+_EVENTS = Event.__table__
+_FIRST_PAYLOAD = (
+    select(_EVENTS.c.payload)
+    .where(_EVENTS.c.user_id == bindparam("user_id"), _EVENTS.c.type == bindparam("event_type"))
+    .order_by(_EVENTS.c.sequence)
+    .limit(1)
+)
 
 
 class UserRow(Protocol):
@@ -36,6 +43,10 @@ class UserRow(Protocol):
 
 class EventRepository(Repository):
     __slots__ = ()
+
+    def first_payload(self, user_id: str, event_type: str) -> dict[str, Any] | None:
+        """The payload of the user's first event of this type (None: there is none)."""
+        return self.conn.execute(_FIRST_PAYLOAD, {"user_id": user_id, "event_type": event_type}).scalar()
 
     def append(self, user: UserRow, event_type: str, at: datetime, **payload: Any) -> Details:
         """The next event of a locked user, in two statements; the user's sequence and change

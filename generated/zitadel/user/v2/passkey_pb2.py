@@ -22,11 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from zitadel.user.v2 import auth_pb2 as zitadel_dot_user_dot_v2_dot_auth__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dzitadel/user/v2/passkey.proto\x12\x0fzitadel.user.v2\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azitadel/user/v2/auth.proto\"I\n\x1bSendPasskeyRegistrationLink\x12\x19\n\x0curl_template\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_url_template\"\x1f\n\x1dReturnPasskeyRegistrationCode\"3\n\x17PasskeyRegistrationCode\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"\x87\x01\n\x07Passkey\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .zitadel.user.v2.AuthFactorState\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x31\n\rcreation_date\x18\x64 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x8b\x01\n\x14PasskeyAuthenticator\x12%\n!PASSKEY_AUTHENTICATOR_UNSPECIFIED\x10\x00\x12\"\n\x1ePASSKEY_AUTHENTICATOR_PLATFORM\x10\x01\x12(\n$PASSKEY_AUTHENTICATOR_CROSS_PLATFORM\x10\x02\x42\x32Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dzitadel/user/v2/passkey.proto\x12\x0fzitadel.user.v2\x1a\x1azitadel/user/v2/auth.proto\"I\n\x1bSendPasskeyRegistrationLink\x12\x19\n\x0curl_template\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_url_template\"\x1f\n\x1dReturnPasskeyRegistrationCode\"3\n\x17PasskeyRegistrationCode\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"T\n\x07Passkey\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .zitadel.user.v2.AuthFactorState\x12\x0c\n\x04name\x18\x03 \x01(\t*\x8b\x01\n\x14PasskeyAuthenticator\x12%\n!PASSKEY_AUTHENTICATOR_UNSPECIFIED\x10\x00\x12\"\n\x1ePASSKEY_AUTHENTICATOR_PLATFORM\x10\x01\x12(\n$PASSKEY_AUTHENTICATOR_CROSS_PLATFORM\x10\x02\x42\x32Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,14 +33,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zitadel.user.v2.passkey_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z0github.com/zitadel/zitadel/pkg/grpc/user/v2;user'
-  _globals['_PASSKEYAUTHENTICATOR']._serialized_start=411
-  _globals['_PASSKEYAUTHENTICATOR']._serialized_end=550
-  _globals['_SENDPASSKEYREGISTRATIONLINK']._serialized_start=111
-  _globals['_SENDPASSKEYREGISTRATIONLINK']._serialized_end=184
-  _globals['_RETURNPASSKEYREGISTRATIONCODE']._serialized_start=186
-  _globals['_RETURNPASSKEYREGISTRATIONCODE']._serialized_end=217
-  _globals['_PASSKEYREGISTRATIONCODE']._serialized_start=219
-  _globals['_PASSKEYREGISTRATIONCODE']._serialized_end=270
-  _globals['_PASSKEY']._serialized_start=273
-  _globals['_PASSKEY']._serialized_end=408
+  _globals['_PASSKEYAUTHENTICATOR']._serialized_start=326
+  _globals['_PASSKEYAUTHENTICATOR']._serialized_end=465
+  _globals['_SENDPASSKEYREGISTRATIONLINK']._serialized_start=78
+  _globals['_SENDPASSKEYREGISTRATIONLINK']._serialized_end=151
+  _globals['_RETURNPASSKEYREGISTRATIONCODE']._serialized_start=153
+  _globals['_RETURNPASSKEYREGISTRATIONCODE']._serialized_end=184
+  _globals['_PASSKEYREGISTRATIONCODE']._serialized_start=186
+  _globals['_PASSKEYREGISTRATIONCODE']._serialized_end=237
+  _globals['_PASSKEY']._serialized_start=239
+  _globals['_PASSKEY']._serialized_end=323
 # @@protoc_insertion_point(module_scope)

@@ -1,11 +1,7 @@
-import datetime
-
-from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from zitadel.user.v2 import auth_pb2 as _auth_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -38,13 +34,11 @@ class PasskeyRegistrationCode(_message.Message):
     def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class Passkey(_message.Message):
-    __slots__ = ("id", "state", "name", "creation_date")
+    __slots__ = ("id", "state", "name")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
-    CREATION_DATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     state: _auth_pb2.AuthFactorState
     name: str
-    creation_date: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[_auth_pb2.AuthFactorState, str]] = ..., name: _Optional[str] = ..., creation_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[_auth_pb2.AuthFactorState, str]] = ..., name: _Optional[str] = ...) -> None: ...

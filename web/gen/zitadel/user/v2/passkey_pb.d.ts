@@ -5,7 +5,6 @@
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { AuthFactorState } from "./auth_pb";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file zitadel/user/v2/passkey.proto.
@@ -81,14 +80,6 @@ export declare type Passkey = Message<"zitadel.user.v2.Passkey"> & {
    * @generated from field: string name = 3;
    */
   name: string;
-
-  /**
-   * Ours, not ZITADEL's: when the passkey's registration began. Field 100 is far from the
-   * numbers upstream uses, so ZITADEL clients skip it as an unknown field; the page shows it.
-   *
-   * @generated from field: google.protobuf.Timestamp creation_date = 100;
-   */
-  creationDate?: Timestamp | undefined;
 };
 
 /**
