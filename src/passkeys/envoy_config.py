@@ -15,12 +15,16 @@ from typing import Any
 
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
+from zitadel.session.v2 import session_service_pb2
 from zitadel.user.v2 import user_service_pb2
 
 from passkeys import web
 from passkeys.limits import MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
 
 SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+SESSION_SERVICE = session_service_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name
+# Served over REST (their google.api.http paths), Connect and grpc-web, besides gRPC.
+SERVICES = (SERVICE, SESSION_SERVICE)
 # `make generate` writes it next to the generated packages: generated/descriptor.pb.
 DESCRIPTOR_PATH = Path(user_service_pb2.__file__).resolve().parents[3] / "descriptor.pb"
 
@@ -201,7 +205,7 @@ def _cors_policy(origins: tuple[str, ...]) -> dict[str, Any]:
     return _typed(
         "envoy.extensions.filters.http.cors.v3.CorsPolicy",
         allow_origin_string_match=[{"exact": o} for o in origins],
-        allow_methods="POST,DELETE",
+        allow_methods="GET,POST,PATCH,DELETE",
         allow_headers=ALLOW_HEADERS,
         expose_headers=EXPOSE_HEADERS,
         max_age="600",
@@ -218,7 +222,7 @@ def _transcoder(descriptor: Path) -> dict[str, Any]:
     return _typed(
         TRANSCODER,
         proto_descriptor=str(descriptor),
-        services=[SERVICE],
+        services=list(SERVICES),
         # gRPC errors become HTTP status codes with a google.rpc.Status JSON body.
         convert_grpc_status=True,
         print_options=PRINT_OPTIONS,
@@ -233,7 +237,7 @@ def _connect_transcoder(descriptor: Path) -> dict[str, Any]:
     return _typed(
         TRANSCODER,
         proto_descriptor_bin=_grpc_path_descriptor(descriptor),
-        services=[SERVICE],
+        services=list(SERVICES),
         auto_mapping=True,
         convert_grpc_status=False,
         # Keep this route after transcoding (the default matches again, as gRPC): the Connect
@@ -253,6 +257,17 @@ def _lua_on_route(code: str) -> dict[str, Any]:
     return _typed("envoy.extensions.filters.http.lua.v3.LuaPerRoute", source_code={"inline_string": code})
 
 
+def _per_service(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each route written for SERVICE's gRPC paths, once for every one of SERVICES, in place."""
+    out = []
+    for route in routes:
+        if route["match"].get("prefix") != f"/{SERVICE}/":
+            out.append(route)
+            continue
+        out += [{**route, "match": {**route["match"], "prefix": f"/{service}/"}} for service in SERVICES]
+    return out
+
+
 def _routes(descriptor: Path) -> list[dict[str, Any]]:
     to_grpc = {"cluster": UPSTREAM, "timeout": "30s"}
     no_transcoding = {
@@ -265,7 +280,7 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
         )
     }
     grpc = [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}]
-    return [
+    routes = [
         # REST: the transcoder maps /v2/... to a gRPC method (and the route is matched again).
         {"match": {"prefix": "/v2/"}, "route": to_grpc},
         # Connect at the gRPC paths: JSON or binary, with or without Connect-Protocol-Version
@@ -319,6 +334,7 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
             "typed_per_filter_config": no_transcoding,
         },
     ]
+    return _per_service(routes)
 
 
 def _static_routes(no_transcoding: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from zitadel.session.v2 import session_service_pb2, session_service_pb2_grpc
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 
 from passkeys import assemble, reflection
 from passkeys.api import interceptors, metrics
 from passkeys.api.servicer import UserService
+from passkeys.api.session_servicer import SessionService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
+from passkeys.commands.sessions import SessionCommands
 from passkeys.config import Settings
 from passkeys.limits import MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas
@@ -24,6 +27,7 @@ from passkeys.store.db import Database
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+SESSION_SERVICE_NAME = session_service_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name
 SHUTDOWN_GRACE_S = 10
 # Ping an idle client every 60 s and drop it if it does not answer within 20 s.
 KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
@@ -82,14 +86,17 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     if passkeys.policy.attestation_policy.metadata is not None:
         metrics.record_attestation_metadata(passkeys.policy.attestation_policy.metadata)
     user_service_pb2_grpc.add_UserServiceServicer_to_server(UserService(db, passkeys, authn, settings), server)
+    session_service_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionService(SessionCommands(db, settings), authn), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable(server, (SERVICE_NAME, health.SERVICE_NAME))
+    reflection.enable(server, (SERVICE_NAME, SESSION_SERVICE_NAME, health.SERVICE_NAME))
     try:
         port = server.add_insecure_port(settings.grpc_addr)
     except RuntimeError as exc:  # grpc's way of saying the address is taken or invalid
         raise OSError(f"cannot listen on {settings.grpc_addr}: {exc}") from None
     server.start()
-    for name in ("", SERVICE_NAME):
+    for name in ("", SERVICE_NAME, SESSION_SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return RunningServer(server=server, port=port, db=db, health=health_servicer)

@@ -78,12 +78,18 @@ class Gateway:
         return self.http.request(method, path, **kwargs)
 
     def grpc_web(
-        self, method: str, request: Message, *, text: bool = False, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        request: Message,
+        *,
+        text: bool = False,
+        headers: dict[str, str] | None = None,
+        service: str = SERVICE_PATH,
     ) -> GrpcWebReply:
         content_type = "application/grpc-web-text" if text else "application/grpc-web+proto"
         body = frame(request.SerializeToString())
         response = self.http.post(
-            f"{SERVICE_PATH}/{method}",
+            f"{service}/{method}",
             content=base64.b64encode(body) if text else body,
             headers={"content-type": content_type, "accept": content_type, "x-grpc-web": "1", **(headers or {})},
         )

@@ -1,10 +1,11 @@
-// The five UserService calls the page makes, over grpc-web (default) or JSON REST, both through
-// the same origin's Envoy. Requests and responses are proto3 JSON either way, so the page does
+// The UserService and SessionService calls the page makes, over grpc-web (default) or JSON REST,
+// both through the same origin's Envoy. Requests and responses are proto3 JSON either way, so the page does
 // not care which transport carried them; errors become one ApiError shape.
 import { fromJson, toJson } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
 
 export const TRANSPORTS = ["grpc-web", "rest"];
@@ -27,14 +28,19 @@ export class ApiError extends Error {
   }
 }
 
-// REST: method -> [HTTP method, path template]; every POST body is the request minus path fields.
+// REST: method -> [HTTP method, path template]; a POST or PATCH body is the request minus path
+// fields, a GET's remaining fields go in the query.
 const ROUTES = {
   addHumanUser: ["POST", "/v2/users/human"],
   registerPasskey: ["POST", "/v2/users/{userId}/passkeys"],
   verifyPasskeyRegistration: ["POST", "/v2/users/{userId}/passkeys/{passkeyId}"],
   listPasskeys: ["POST", "/v2/users/{userId}/passkeys/_search"],
   removePasskey: ["DELETE", "/v2/users/{userId}/passkeys/{passkeyId}"],
+  createSession: ["POST", "/v2/sessions"],
+  setSession: ["PATCH", "/v2/sessions/{sessionId}"],
+  getSession: ["GET", "/v2/sessions/{sessionId}"],
 };
+const HAS_BODY = new Set(["POST", "PATCH"]);
 
 function restCaller(baseUrl, headers) {
   return async (method, request) => {
@@ -45,12 +51,13 @@ function restCaller(baseUrl, headers) {
       delete body[field];
       return encodeURIComponent(value);
     });
+    const query = verb === "GET" && Object.keys(body).length ? `?${new URLSearchParams(body)}` : "";
     let response;
     try {
-      response = await fetch(baseUrl + path, {
+      response = await fetch(baseUrl + path + query, {
         method: verb,
-        headers: { ...headers(), ...(verb === "POST" ? { "content-type": "application/json" } : {}) },
-        body: verb === "POST" ? JSON.stringify(body) : undefined,
+        headers: { ...headers(), ...(HAS_BODY.has(verb) ? { "content-type": "application/json" } : {}) },
+        body: HAS_BODY.has(verb) ? JSON.stringify(body) : undefined,
       });
     } catch (err) {
       throw new ApiError({ code: 14, message: `the service cannot be reached: ${err.message}` });
@@ -72,9 +79,12 @@ function restCaller(baseUrl, headers) {
 }
 
 function grpcWebCaller(baseUrl, headers) {
-  const client = createClient(UserService, createGrpcWebTransport({ baseUrl, useBinaryFormat: true }));
+  const transport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true });
+  const users = createClient(UserService, transport);
+  const sessions = createClient(SessionService, transport);
   return async (method, request) => {
-    const schema = UserService.method[method];
+    const [service, client] = method in UserService.method ? [UserService, users] : [SessionService, sessions];
+    const schema = service.method[method];
     try {
       const response = await client[method](fromJson(schema.input, request), { headers: headers() });
       return toJson(schema.output, response);
