@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     machine = sub.add_parser("create-machine-user", help="create a machine user; prints its id")
     machine.add_argument("--org-id", required=True)
     machine.add_argument("--name", required=True)
-    grant = sub.add_parser("grant-role", help="grant IAM_OWNER (no --org-id), ORG_OWNER or ORG_USER_MANAGER")
+    grant = sub.add_parser(
+        "grant-role", help="grant IAM_OWNER or IAM_LOGIN_CLIENT (no --org-id), ORG_OWNER or ORG_USER_MANAGER"
+    )
     grant.add_argument("--user-id", required=True)
     grant.add_argument("--role", required=True)
     grant.add_argument("--org-id")

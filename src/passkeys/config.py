@@ -48,6 +48,8 @@ class Settings:
     rp_name: str = "passkeys"
     origins: tuple[str, ...] = ("http://localhost:8080",)
     challenge_ttl_s: int = 300
+    # A sign-in whose counter did not grow: "refuse" it, or "flag" it (accept, note it in the event).
+    sign_count_policy: str = "refuse"
     # Beyond the list, for deployments that need them (documented in the README).
     require_user_verification: bool = True
     require_user_presence: bool = True
@@ -128,6 +130,7 @@ def _host_port(var: str, raw: str) -> str:
 
 
 ATTESTATIONS = ("none", "indirect", "direct", "enterprise")
+SIGN_COUNT_POLICIES = ("refuse", "flag")
 
 
 def _choice(var: str, raw: str, choices: tuple[str, ...]) -> str:
@@ -294,6 +297,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         origins=_origins("PASSKEYS_ORIGINS", get("PASSKEYS_ORIGINS", ",".join(d.origins)), allow_empty=False),
         challenge_ttl_s=_int(
             "PASSKEYS_CHALLENGE_TTL_S", get("PASSKEYS_CHALLENGE_TTL_S", str(d.challenge_ttl_s)), low=1, high=86400
+        ),
+        sign_count_policy=_choice(
+            "PASSKEYS_SIGN_COUNT_POLICY", get("PASSKEYS_SIGN_COUNT_POLICY", d.sign_count_policy), SIGN_COUNT_POLICIES
         ),
         require_user_verification=_bool(
             "PASSKEYS_REQUIRE_USER_VERIFICATION", get("PASSKEYS_REQUIRE_USER_VERIFICATION", "true")

@@ -16,6 +16,7 @@ from typing import Any
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 from passkeysapi.v1 import passkey_details_pb2
+from zitadel.session.v2 import session_service_pb2
 from zitadel.user.v2 import user_service_pb2
 from zitadel.user.v2beta import user_service_pb2 as v2beta_pb2
 
@@ -29,6 +30,7 @@ SERVICES = (
     SERVICE,
     v2beta_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
     passkey_details_pb2.DESCRIPTOR.services_by_name["PasskeyDetailsService"].full_name,
+    session_service_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
 )
 REST_PREFIXES = ("/v2/", "/v2beta/", "/passkeys/v1/")
 # `make generate` writes it next to the generated packages: generated/descriptor.pb.
@@ -211,7 +213,7 @@ def _cors_policy(origins: tuple[str, ...]) -> dict[str, Any]:
     return _typed(
         "envoy.extensions.filters.http.cors.v3.CorsPolicy",
         allow_origin_string_match=[{"exact": o} for o in origins],
-        allow_methods="POST,DELETE",
+        allow_methods="GET,POST,PATCH,DELETE",
         allow_headers=ALLOW_HEADERS,
         expose_headers=EXPOSE_HEADERS,
         max_age="600",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from passkeysapi.v1 import passkey_details_pb2, passkey_details_pb2_grpc
+from zitadel.session.v2 import session_service_pb2, session_service_pb2_grpc
 from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 from zitadel.user.v2beta import user_service_pb2 as v2beta_pb2
 from zitadel.user.v2beta import user_service_pb2_grpc as v2beta_pb2_grpc
@@ -18,8 +19,10 @@ from passkeys.api import interceptors, metrics
 from passkeys.api.details_servicer import PasskeyDetailsService
 from passkeys.api.servicer import UserService
 from passkeys.api.servicer_v2beta import UserServiceV2Beta
+from passkeys.api.session_servicer import SessionService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
+from passkeys.commands.sessions import SessionCommands
 from passkeys.config import Settings
 from passkeys.limits import MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 V2BETA_SERVICE_NAME = v2beta_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 DETAILS_SERVICE_NAME = passkey_details_pb2.DESCRIPTOR.services_by_name["PasskeyDetailsService"].full_name
+SESSION_SERVICE_NAME = session_service_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name
 SHUTDOWN_GRACE_S = 10
 # Ping an idle client every 60 s and drop it if it does not answer within 20 s.
 KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
@@ -92,14 +96,19 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     user_service_pb2_grpc.add_UserServiceServicer_to_server(users, server)
     v2beta_pb2_grpc.add_UserServiceServicer_to_server(UserServiceV2Beta(users), server)
     passkey_details_pb2_grpc.add_PasskeyDetailsServiceServicer_to_server(PasskeyDetailsService(users), server)
+    session_service_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionService(SessionCommands(db, settings), authn), server
+    )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable(server, (SERVICE_NAME, V2BETA_SERVICE_NAME, DETAILS_SERVICE_NAME, health.SERVICE_NAME))
+    reflection.enable(
+        server, (SERVICE_NAME, V2BETA_SERVICE_NAME, DETAILS_SERVICE_NAME, SESSION_SERVICE_NAME, health.SERVICE_NAME)
+    )
     try:
         port = server.add_insecure_port(settings.grpc_addr)
     except RuntimeError as exc:  # grpc's way of saying the address is taken or invalid
         raise OSError(f"cannot listen on {settings.grpc_addr}: {exc}") from None
     server.start()
-    for name in ("", SERVICE_NAME, V2BETA_SERVICE_NAME, DETAILS_SERVICE_NAME):
+    for name in ("", SERVICE_NAME, V2BETA_SERVICE_NAME, DETAILS_SERVICE_NAME, SESSION_SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return RunningServer(server=server, port=port, db=db, health=health_servicer)

@@ -5,7 +5,8 @@
 //     zitadel-node grpc                                                 (@zitadel/node's v2 definitions, nice-grpc)
 //     zitadel-node-v2beta grpc                                          (@zitadel/node's ready-made createUserClient: v2beta)
 //
-// One call per line of JSON on stdin: {"method": "ListPasskeys", "request": {...proto3 JSON}, "token": "..." | null}.
+// One call per line of JSON on stdin: {"method": "ListPasskeys", "request": {...proto3 JSON}, "token": "..." | null};
+// a method of the session service is named "SessionService.CreateSession" (@zitadel/client only).
 // One answer per line on stdout: {"response": {...proto3 JSON}} or
 // {"error": {"code": <gRPC code>, "message": "...", "details": [{"type": "...", "value": "<base64>"}]}}.
 import readline from "node:readline";
@@ -15,12 +16,13 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 // @zitadel/client's CommonJS build is broken: its ES modules are imported.
 import { createServerTransport } from "@zitadel/client/node";
-import { createUserServiceClient } from "@zitadel/client/v2";
+import { createSessionServiceClient, createUserServiceClient } from "@zitadel/client/v2";
 import { createClientTransport } from "@zitadel/client/web";
 import { createUserClient } from "@zitadel/node/dist/api/clients.js";
 import { UserServiceDefinition } from "@zitadel/node/dist/api/generated/zitadel/user/v2/user_service.js";
 import { UserServiceDefinition as UserServiceV2BetaDefinition } from "@zitadel/node/dist/api/generated/zitadel/user/v2beta/user_service.js";
 import { createAccessTokenInterceptor } from "@zitadel/node/dist/api/interceptors.js";
+import { SessionService } from "@zitadel/proto/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { ClientError, createChannel, createClientFactory } from "nice-grpc";
 
@@ -51,12 +53,19 @@ function connectEsTransport(token) {
   }
 }
 
+const SERVICES = {
+  UserService: [UserService, createUserServiceClient],
+  SessionService: [SessionService, createSessionServiceClient],
+};
 const connectEsClients = new Map();
-async function callConnectEs(method, request, token) {
-  if (!connectEsClients.has(token)) connectEsClients.set(token, createUserServiceClient(connectEsTransport(token)));
-  const desc = UserService.method[lowerFirst(method)];
+async function callConnectEs(name, request, token) {
+  const [serviceName, method] = name.includes(".") ? name.split(".") : ["UserService", name];
+  const [service, createServiceClient] = SERVICES[serviceName];
+  const key = `${serviceName} ${token}`;
+  if (!connectEsClients.has(key)) connectEsClients.set(key, createServiceClient(connectEsTransport(token)));
+  const desc = service.method[lowerFirst(method)];
   try {
-    const response = await connectEsClients.get(token)[lowerFirst(method)](fromJson(desc.input, request));
+    const response = await connectEsClients.get(key)[lowerFirst(method)](fromJson(desc.input, request));
     return { response: toJson(desc.output, response) };
   } catch (err) {
     const e = ConnectError.from(err);

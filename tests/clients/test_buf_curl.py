@@ -26,6 +26,7 @@ SERVICES = {
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
+    "zitadel.session.v2.SessionService",
     "zitadel.user.v2.UserService",
     "zitadel.user.v2beta.UserService",
     "passkeys.v1.PasskeyDetailsService",

@@ -1,4 +1,5 @@
-"""A software WebAuthn authenticator: builds registration responses the way a browser would hand them over.
+"""A software WebAuthn authenticator: builds registration responses and sign-in assertions the way a
+browser would hand them over.
 
 Built on cryptography + cbor2 only, because PyPI's soft-webauthn pulls an old fido2 that breaks webauthn 3.x.
 Every flag and client-data field can be set wrong on purpose, so tests can drive each verification check.
@@ -201,6 +202,55 @@ class SoftAuthenticator:
             },
         }
         # Browsers give null for an unknown attachment; leaving the key out keeps the dict Struct-friendly too.
+        if authenticator_attachment is not None:
+            credential["authenticatorAttachment"] = authenticator_attachment
+        return credential
+
+    def authenticate(
+        self,
+        *,
+        challenge: bytes,
+        origin: str,
+        rp_id: str,
+        user_handle: bytes | None = None,
+        sign_count: int = 0,
+        user_present: bool = True,
+        user_verified: bool = True,
+        backup_eligible: bool = False,
+        backed_up: bool = False,
+        client_data_type: str = "webauthn.get",
+        cross_origin: bool | None = False,
+        bad_signature: bool = False,
+        authenticator_attachment: str | None = "platform",
+    ) -> dict[str, Any]:
+        """An assertion (navigator.credentials.get()) as browsers' toJSON() gives it, signed with
+        this credential's key over authenticatorData || SHA-256(clientDataJSON) (WebAuthn §6.3.3).
+        user_handle None leaves response.userHandle out; bad_signature flips one signature byte."""
+        client_data: dict[str, Any] = {"type": client_data_type, "challenge": b64url(challenge), "origin": origin}
+        if cross_origin is not None:
+            client_data["crossOrigin"] = cross_origin
+        client_data_json = json.dumps(client_data, separators=(",", ":")).encode()
+        flags = 0
+        for on, bit in ((user_present, UP), (user_verified, UV), (backup_eligible, BE), (backed_up, BS)):
+            flags |= bit if on else 0
+        auth_data = hashlib.sha256(rp_id.encode()).digest() + struct.pack(">BI", flags, sign_count)
+        signature = self._sign(auth_data + hashlib.sha256(client_data_json).digest())
+        if bad_signature:
+            signature = signature[:-1] + bytes([signature[-1] ^ 0x01])
+        response: dict[str, Any] = {
+            "clientDataJSON": b64url(client_data_json),
+            "authenticatorData": b64url(auth_data),
+            "signature": b64url(signature),
+        }
+        if user_handle is not None:
+            response["userHandle"] = b64url(user_handle)
+        credential: dict[str, Any] = {
+            "id": b64url(self.credential_id),
+            "rawId": b64url(self.credential_id),
+            "type": "public-key",
+            "clientExtensionResults": {},
+            "response": response,
+        }
         if authenticator_attachment is not None:
             credential["authenticatorAttachment"] = authenticator_attachment
         return credential

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from zitadel.session.v2 import session_service_pb2_grpc as session_grpc
 from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
@@ -58,6 +59,12 @@ class Client:
         if token is None:
             return pb_grpc.UserServiceStub(self.channel)
         return pb_grpc.UserServiceStub(grpc.intercept_channel(self.channel, _Bearer(token)))
+
+    def sessions_for(self, token: str | None) -> session_grpc.SessionServiceStub:
+        """A SessionService stub sending `Bearer <token>`; None for no authorization at all."""
+        if token is None:
+            return session_grpc.SessionServiceStub(self.channel)
+        return session_grpc.SessionServiceStub(grpc.intercept_channel(self.channel, _Bearer(token)))
 
     def add_user(self, email: str | None = None, **fields: object) -> str:
         email = email or f"u{secrets.token_hex(6)}@example.com"

@@ -91,6 +91,7 @@ def test_metrics_and_connection_limits() -> None:
         ("PASSKEYS_WORKERS", "0"),
         ("PASSKEYS_WORKERS", "two"),
         ("PASSKEYS_TOKEN_CACHE_S", "-1"),
+        ("PASSKEYS_SIGN_COUNT_POLICY", "ignore"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, value: str) -> None:
@@ -129,3 +130,8 @@ def test_jwks_from_a_url_instead_of_a_file(tmp_path) -> None:
         load_settings({**base, "PASSKEYS_JWKS_URL": "file:///etc/jwks"})
     with pytest.raises(ConfigError, match="not both"):
         load_settings({**base, "PASSKEYS_JWKS_URL": "https://i.example/jwks", "PASSKEYS_JWKS_PATH": "x"})
+
+
+def test_sign_count_policy() -> None:
+    assert load_settings({}).sign_count_policy == "refuse"
+    assert load_settings({"PASSKEYS_SIGN_COUNT_POLICY": "flag"}).sign_count_policy == "flag"

@@ -1,12 +1,13 @@
-// The UserService calls the page makes (and our PasskeyDetailsService's listing, for the creation
-// dates that upstream's Passkey message does not carry), over grpc-web (default) or JSON REST, both through
-// the same origin's Envoy. Requests and responses are proto3 JSON either way, so the page does
+// The UserService and SessionService calls the page makes (and our PasskeyDetailsService's listing,
+// for the creation dates that upstream's Passkey message does not carry), over grpc-web (default) or
+// JSON REST, both through the same origin's Envoy. Requests and responses are proto3 JSON either way, so the page does
 // not care which transport carried them; errors become one ApiError shape.
 import { fromJson, toJson } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { PasskeyDetailsService } from "../gen/passkeysapi/v1/passkey_details_pb.js";
+import { SessionService } from "../gen/zitadel/session/v2/session_service_pb.js";
 import { UserService } from "../gen/zitadel/user/v2/user_service_pb.js";
 
 export const TRANSPORTS = ["grpc-web", "rest"];
@@ -29,7 +30,8 @@ export class ApiError extends Error {
   }
 }
 
-// REST: method -> [HTTP method, path template]; every POST body is the request minus path fields.
+// REST: method -> [HTTP method, path template]; a POST or PATCH body is the request minus path
+// fields, a GET's remaining fields go in the query.
 const ROUTES = {
   addHumanUser: ["POST", "/v2/users/human"],
   registerPasskey: ["POST", "/v2/users/{userId}/passkeys"],
@@ -37,7 +39,11 @@ const ROUTES = {
   listPasskeys: ["POST", "/v2/users/{userId}/passkeys/_search"],
   removePasskey: ["DELETE", "/v2/users/{userId}/passkeys/{passkeyId}"],
   listPasskeyDetails: ["POST", "/passkeys/v1/users/{userId}/passkeys/_search"],
+  createSession: ["POST", "/v2/sessions"],
+  setSession: ["PATCH", "/v2/sessions/{sessionId}"],
+  getSession: ["GET", "/v2/sessions/{sessionId}"],
 };
+const HAS_BODY = new Set(["POST", "PATCH"]);
 
 function restCaller(baseUrl, headers) {
   return async (method, request) => {
@@ -48,12 +54,13 @@ function restCaller(baseUrl, headers) {
       delete body[field];
       return encodeURIComponent(value);
     });
+    const query = verb === "GET" && Object.keys(body).length ? `?${new URLSearchParams(body)}` : "";
     let response;
     try {
-      response = await fetch(baseUrl + path, {
+      response = await fetch(baseUrl + path + query, {
         method: verb,
-        headers: { ...headers(), ...(verb === "POST" ? { "content-type": "application/json" } : {}) },
-        body: verb === "POST" ? JSON.stringify(body) : undefined,
+        headers: { ...headers(), ...(HAS_BODY.has(verb) ? { "content-type": "application/json" } : {}) },
+        body: HAS_BODY.has(verb) ? JSON.stringify(body) : undefined,
       });
     } catch (err) {
       throw new ApiError({ code: 14, message: `the service cannot be reached: ${err.message}` });
@@ -76,7 +83,10 @@ function restCaller(baseUrl, headers) {
 
 function grpcWebCaller(baseUrl, headers) {
   const transport = createGrpcWebTransport({ baseUrl, useBinaryFormat: true });
-  const clients = [UserService, PasskeyDetailsService].map((service) => [service, createClient(service, transport)]);
+  const clients = [UserService, PasskeyDetailsService, SessionService].map((service) => [
+    service,
+    createClient(service, transport),
+  ]);
   return async (method, request) => {
     const [service, client] = clients.find(([service]) => method in service.method);
     const schema = service.method[method];

@@ -1,5 +1,7 @@
 // The enrolment page: pick or create a user, add a passkey (RegisterPasskey ->
-// navigator.credentials.create() -> VerifyPasskeyRegistration), list and remove passkeys.
+// navigator.credentials.create() -> VerifyPasskeyRegistration), list and remove passkeys; and sign
+// in with one (CreateSession -> navigator.credentials.get() -> SetSession), by user name or, with
+// none, by picking a passkey (also from the browser's autofill on the user name field).
 import { makeApi, TRANSPORTS } from "./api.js";
 import { explain } from "./messages.js";
 
@@ -153,7 +155,74 @@ async function addPasskey(name, kind) {
   say(`Passkey "${name}" added.`);
 }
 
+const REQUIRED = "USER_VERIFICATION_REQUIREMENT_REQUIRED";
+// The pending autofill sign-in (mediation "conditional"): aborted when a sign-in is asked for.
+let autofill = null;
+
+// One sign-in: a session with a WebAuthn challenge (for `loginName`'s passkeys, or with no user
+// for any passkey of this site), the browser's assertion, then the session's factors shown.
+async function signIn(loginName, mediation) {
+  const request = { challenges: { webAuthN: { domain: "", userVerificationRequirement: REQUIRED } } };
+  if (loginName) request.checks = { user: { loginName } };
+  const created = await api.createSession(request);
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(
+    created.challenges.webAuthN.publicKeyCredentialRequestOptions.publicKey,
+  );
+  const signal = mediation === "conditional" ? autofill.signal : undefined;
+  if (mediation === "conditional") document.body.dataset.autofill = "waiting";
+  else say("Follow your browser's prompt to use your passkey…");
+  const credential = await navigator.credentials.get({ publicKey, mediation, signal });
+  say("Checking the passkey…");
+  const { sessionToken } = await api.setSession({
+    sessionId: created.sessionId,
+    checks: { webAuthN: { credentialAssertionData: credential.toJSON() } },
+  });
+  const { session } = await api.getSession({ sessionId: created.sessionId, sessionToken });
+  const { user, webAuthN } = session.factors;
+  const signedIn = $("signed-in");
+  signedIn.textContent =
+    `Signed in as ${user.loginName} (${user.displayName}) with the passkey ${credential.id.slice(0, 12)}…` +
+    (webAuthN.userVerified ? ", you verified" : "");
+  signedIn.dataset.userId = user.id;
+  signedIn.dataset.credentialId = credential.id;
+  signedIn.hidden = false;
+  say(`Signed in as ${user.loginName}.`);
+}
+
+async function startAutofill() {
+  if (!(await window.PublicKeyCredential?.isConditionalMediationAvailable?.())) return;
+  autofill = new AbortController();
+  try {
+    await signIn("", "conditional");
+    document.body.dataset.autofill = "signed-in";
+  } catch (error) {
+    document.body.dataset.autofill = "stopped";
+    // Aborted for an explicit sign-in, or no right to create sessions: nothing to say.
+    const quiet = ["PERMISSION_DENIED", "UNAUTHENTICATED"].includes(error?.codeName);
+    if (error?.name !== "AbortError" && !quiet) fail(error);
+  }
+}
+
+function setUpSignIn() {
+  $("signin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    autofill?.abort();
+    $("signed-in").hidden = true;
+    busy($("sign-in"), () =>
+      signIn($("login-name").value.trim(), "optional").catch((error) => {
+        // Sign-in's own wording for the reasons it shares with enrolment (messages.js).
+        if (error && typeof error === "object") error.signIn = true;
+        throw error;
+      }),
+    );
+  });
+  // Autofill waits from the first focus of the user name field, not from page load: each attempt
+  // is a session on the service.
+  $("login-name").addEventListener("focus", () => autofill || startAutofill(), { once: true });
+}
+
 function setUpLink() {
+  $("signin").hidden = true;
   $("who").hidden = true;
   $("settings").hidden = true;
   $("passkeys-title").textContent = "Add your passkey";
@@ -212,10 +281,13 @@ function main() {
   });
   if (link) {
     setUpLink();
-  } else if (userId) {
-    $("user-id").value = userId;
-    selectUser(userId);
-    busy($("use-user"), refresh);
+  } else {
+    setUpSignIn();
+    if (userId) {
+      $("user-id").value = userId;
+      selectUser(userId);
+      busy($("use-user"), refresh);
+    }
   }
   document.body.dataset.ready = "true";
 }

@@ -1,5 +1,5 @@
 // Errors in words a person understands: from the service (ApiError) or from the browser's
-// navigator.credentials.create() (a DOMException).
+// navigator.credentials.create() and .get() (a DOMException).
 
 const CHECKS = {
   user_verification:
@@ -19,6 +19,18 @@ const FIELDS = {
   email: "Please enter a valid email address.",
   given_name: "Please enter a given name (up to 200 characters).",
   family_name: "Please enter a family name (up to 200 characters).",
+};
+
+// Sign-in (SetSession) refusals: ASSERTION_REJECTED's checks, then other reasons.
+const SIGN_IN_CHECKS = {
+  user_verification: "Your authenticator did not verify you (no PIN, fingerprint or face check), so you were not signed in.",
+  user_handle: "This passkey belongs to another account.",
+  origin: "This page's address is not one the service accepts sign-ins from.",
+  challenge: "The answer from your authenticator does not belong to this sign-in. Please try again.",
+};
+const SIGN_IN_REASONS = {
+  PASSKEY_NOT_FOUND: "This passkey is not (or no longer) registered for this account.",
+  USER_NOT_FOUND: "There is no user with this user name.",
 };
 
 const CODES = {
@@ -63,6 +75,18 @@ const REASONS = {
   SERVER_FAULT: refused,
   SERVER_RESOURCES_EXHAUSTED: CODES.UNAVAILABLE,
   INTERNAL: refused,
+  ASSERTION_REJECTED: "The passkey was refused by the service.",
+  SIGN_COUNT_REGRESSED: "This passkey's counter went back: the authenticator may have been copied. Sign-in refused.",
+  CHALLENGE_MISSING: "This sign-in was already used. Please sign in again.",
+  SESSION_NOT_FOUND: "This sign-in session does not exist (any more). Please sign in again.",
+  SESSION_EXPIRED: "This sign-in session has expired. Please sign in again.",
+  SESSION_USER_CHANGED: "This sign-in session belongs to another user.",
+  SESSION_CHANGED: "The sign-in changed meanwhile. Please try again.",
+  PASSKEY_CHANGED: "The passkey was used or changed meanwhile. Please sign in again.",
+  SESSION_TOKEN_INVALID: "This sign-in's token is not valid (any more).",
+  CHECK_NOT_SUPPORTED: "This kind of sign-in check is not supported here.",
+  CHALLENGE_NOT_SUPPORTED: "This kind of sign-in challenge is not supported here.",
+  QUERY_NOT_SUPPORTED: "This kind of session search is not supported here.",
 };
 
 const BROWSER = {
@@ -75,6 +99,10 @@ const BROWSER = {
   SecurityError: "This page's address may not create passkeys for this site.",
   AbortError: "Creating the passkey was cancelled.",
 };
+const SIGN_IN_BROWSER = {
+  NotAllowedError: "No passkey was used: the request was cancelled or timed out, or no passkey of this site is here.",
+  AbortError: "The sign-in was cancelled.",
+};
 
 export function explain(error) {
   if (error?.name === "ApiError") {
@@ -82,10 +110,16 @@ export function explain(error) {
       const check = error.metadata?.check ?? "";
       return CHECKS[check] ?? REASONS.CREDENTIAL_REJECTED(error);
     }
+    if (error.reason === "ASSERTION_REJECTED") {
+      const check = error.metadata?.check ?? "";
+      return SIGN_IN_CHECKS[check] ?? `The passkey was refused by the service (the ${check || "WebAuthn"} check failed).`;
+    }
+    if (error.signIn && SIGN_IN_REASONS[error.reason]) return SIGN_IN_REASONS[error.reason];
     if (error.reason === "INVALID_FIELD" && FIELDS[error.metadata?.field]) return FIELDS[error.metadata.field];
     const words = REASONS[error.reason] ?? CODES[error.codeName] ?? refused;
     return typeof words === "function" ? words(error) : words;
   }
+  if (error instanceof DOMException && error.signIn && SIGN_IN_BROWSER[error.name]) return SIGN_IN_BROWSER[error.name];
   if (error instanceof DOMException && BROWSER[error.name]) return BROWSER[error.name];
   return `Something went wrong: ${error?.message ?? error}`;
 }

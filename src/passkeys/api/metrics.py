@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the parent of worker processes serves metrics but loads no 
     from passkeys.registration.metadata import Metadata
 
 VERIFY_METHOD = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"
+SIGN_IN_METHOD = "/zitadel.session.v2.SessionService/SetSession"
 
 CALLS = Counter("passkeys_grpc_calls", "gRPC calls answered, by method and status code", ["method", "code"])
 DURATION = Histogram(
@@ -36,6 +37,16 @@ VERIFICATION_FAILURES = Counter(
     "passkeys_verification_failures",
     "VerifyPasskeyRegistration calls refused, by ErrorInfo reason and failed WebAuthn check",
     ["reason", "check"],
+)
+# A sign counter that did not grow (a cloned authenticator?) is reason SIGN_COUNT_REGRESSED here.
+SIGN_IN_FAILURES = Counter(
+    "passkeys_sign_in_failures",
+    "SetSession calls refused, by ErrorInfo reason and failed WebAuthn check",
+    ["reason", "check"],
+)
+SIGN_COUNT_FLAGGED = Counter(
+    "passkeys_sign_count_flagged",
+    "Sign-ins accepted although the passkey's counter did not grow (PASSKEYS_SIGN_COUNT_POLICY=flag)",
 )
 SERVER_FAULTS = Counter(
     "passkeys_server_faults",
@@ -60,6 +71,8 @@ def record_call(method: str, code: grpc.StatusCode, seconds: float, error: Domai
         SERVER_FAULTS.labels(method=method, reason=error.reason if error else Reason.INTERNAL).inc()
     elif method == VERIFY_METHOD and error is not None:
         VERIFICATION_FAILURES.labels(reason=error.reason, check=str(error.metadata.get("check", ""))).inc()
+    elif method == SIGN_IN_METHOD and error is not None:
+        SIGN_IN_FAILURES.labels(reason=error.reason, check=str(error.metadata.get("check", ""))).inc()
 
 
 def record_attestation_metadata(metadata: Metadata) -> None:

@@ -11,6 +11,7 @@ from passkeys.api.human import human_view_to_pb, new_human_from_pb
 from passkeys.api.interceptors import logged_caller
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.caller import Caller, Kind
+from passkeys.commands.auth_methods import list_authentication_method_types
 from passkeys.commands.links import create_registration_link
 from passkeys.commands.passkeys import PasskeyCommands
 from passkeys.commands.user_view import get_user
@@ -119,4 +120,16 @@ class UserService(pb_grpc.UserServiceServicer):
         )
         response = pb.RemovePasskeyResponse()
         convert.details_to_pb(details, response.details)
+        return response
+
+    def ListAuthenticationMethodTypes(
+        self, request: pb.ListAuthenticationMethodTypesRequest, context: grpc.ServicerContext
+    ) -> pb.ListAuthenticationMethodTypesResponse:
+        caller = self._caller(context)
+        domain = request.domain_query.domain if request.HasField("domain_query") else None
+        listing = list_authentication_method_types(self.db, caller=caller, user_id=request.user_id, domain=domain)
+        response = pb.ListAuthenticationMethodTypesResponse(auth_method_types=listing.types)
+        response.details.total_result = len(listing.types)
+        response.details.processed_sequence = listing.sequence
+        response.details.timestamp.FromDatetime(listing.timestamp)
         return response

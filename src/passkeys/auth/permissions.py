@@ -7,18 +7,25 @@ from passkeys.auth.caller import Caller, Kind
 USER_READ = "user.read"
 USER_WRITE = "user.write"
 USER_PASSKEY_WRITE = "user.passkey.write"
+# Sessions are instance-wide (as ZITADEL's): only instance-wide grants give these.
+SESSION_READ = "session.read"
+SESSION_WRITE = "session.write"
+SESSION_DELETE = "session.delete"
 
 IAM_OWNER = "IAM_OWNER"
 ORG_OWNER = "ORG_OWNER"
 ORG_USER_MANAGER = "ORG_USER_MANAGER"
+IAM_LOGIN_CLIENT = "IAM_LOGIN_CLIENT"  # a login UI's machine user: signs users in, nothing else
 
 _ORG_USERS = frozenset({USER_READ, USER_WRITE, USER_PASSKEY_WRITE})
+_SESSIONS = frozenset({SESSION_READ, SESSION_WRITE, SESSION_DELETE})
 ROLES: dict[str, frozenset[str]] = {
-    IAM_OWNER: _ORG_USERS,  # on every organization: its grant has no org
+    IAM_OWNER: _ORG_USERS | _SESSIONS,  # on every organization: its grant has no org
+    IAM_LOGIN_CLIENT: _SESSIONS | {USER_READ},  # user.read: which users have a passkey
     ORG_OWNER: _ORG_USERS,
     ORG_USER_MANAGER: _ORG_USERS,
 }
-INSTANCE_ROLES = frozenset({IAM_OWNER})
+INSTANCE_ROLES = frozenset({IAM_OWNER, IAM_LOGIN_CLIENT})
 
 
 def allowed(caller: Caller, permission: str, org_id: str) -> bool:

@@ -117,6 +117,8 @@ class Passkey(Base):
     backed_up: Mapped[bool | None]
     user_verified: Mapped[bool | None]
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set on every sign-in (store/sessions.py).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("credential_id", name="uq_passkeys_credential_id"),)
 
@@ -186,3 +188,32 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(String(4000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignInSession(Base):
+    """A zitadel.session.v2 session: its factors, at most one pending WebAuthn challenge, and its
+    token, kept only as a SHA-256. `sequence` counts its changes (the `details`)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    creator_id: Mapped[str] = mapped_column(String(200))  # the caller that created it
+    # The user factor; NULL until a user is checked (or found by a discoverable passkey).
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    user_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The WebAuthn factor, and the passkey that proved it.
+    webauthn_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    webauthn_user_verified: Mapped[bool | None]
+    passkey_id: Mapped[str | None] = mapped_column(String(200))
+    # The pending challenge: cleared when an assertion is checked against it, so it works once.
+    challenge: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    challenge_rp_id: Mapped[str | None] = mapped_column(String(253))
+    challenge_user_verification: Mapped[str | None] = mapped_column(String(16))  # required/preferred/discouraged
+    challenge_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSON)  # key -> base64 of the bytes
+    user_agent: Mapped[dict[str, Any]] = mapped_column(JSON)  # UserAgent as proto3 JSON
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # from `lifetime`
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class SessionServiceStub:
     """ZITADEL's session service v2, for passkey sign-in: upstream's names, numbers and paths.
-    Not served yet.
+    Served: passkey sign-in (commands/sessions.py); checks other than user and web_auth_n are refused.
     """
 
     def __init__(self, channel):
@@ -65,7 +65,7 @@ class SessionServiceStub:
 
 class SessionServiceServicer:
     """ZITADEL's session service v2, for passkey sign-in: upstream's names, numbers and paths.
-    Not served yet.
+    Served: passkey sign-in (commands/sessions.py); checks other than user and web_auth_n are refused.
     """
 
     def ListSessions(self, request, context):
@@ -136,7 +136,7 @@ def add_SessionServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class SessionService:
     """ZITADEL's session service v2, for passkey sign-in: upstream's names, numbers and paths.
-    Not served yet.
+    Served: passkey sign-in (commands/sessions.py); checks other than user and web_auth_n are refused.
     """
 
     @staticmethod

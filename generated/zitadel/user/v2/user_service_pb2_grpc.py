@@ -132,8 +132,7 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAuthenticationMethodTypes(self, request, context):
-        """The kinds of authentication a user has set up, e.g. PASSKEY, for a login UI (not
-        implemented yet: UNIMPLEMENTED).
+        """The kinds of authentication a user has set up, e.g. PASSKEY, for a login UI.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -136,7 +136,7 @@ export const CheckOTPSchema = /*@__PURE__*/
 
 /**
  * ZITADEL's session service v2, for passkey sign-in: upstream's names, numbers and paths.
- * Not served yet.
+ * Served: passkey sign-in (commands/sessions.py); checks other than user and web_auth_n are refused.
  *
  * @generated from service zitadel.session.v2.SessionService
  */

@@ -585,8 +585,7 @@ export declare const UserService: GenService<{
     output: typeof RemovePasskeyResponseSchema;
   },
   /**
-   * The kinds of authentication a user has set up, e.g. PASSKEY, for a login UI (not
-   * implemented yet: UNIMPLEMENTED).
+   * The kinds of authentication a user has set up, e.g. PASSKEY, for a login UI.
    *
    * @generated from rpc zitadel.user.v2.UserService.ListAuthenticationMethodTypes
    */
