@@ -349,9 +349,13 @@ def render(
     upstream: Address,
     origins: tuple[str, ...],
     descriptor: Path = DESCRIPTOR_PATH,
-    admin: Address | None = None,
+    admin_socket: Path | None = None,
 ) -> dict[str, Any]:
-    """The whole bootstrap config; `admin` (loopback only) lets the supervisor see readiness."""
+    """The whole bootstrap config; `admin_socket` lets the supervisor see readiness.
+
+    Envoy's admin has no authentication (it can raise the log level, dump the config, stop
+    Envoy): it is never on TCP, only on a Unix socket of mode 0600 in the supervisor's private
+    folder, reachable by the service's own user only."""
     connection_manager = _typed(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="passkeys",
@@ -448,6 +452,6 @@ def render(
             }
         ]
     }
-    if admin is not None:
-        config["admin"] = {"address": admin.socket()}
+    if admin_socket is not None:
+        config["admin"] = {"address": {"pipe": {"path": str(admin_socket), "mode": 0o600}}}
     return config
