@@ -126,6 +126,14 @@ def test_a_jwt_is_checked(client: Client, issuer: Issuer, tmp_path: Path, change
     assert reason_of(err.value) == reason
 
 
+@pytest.mark.parametrize("sub", ["ab\x00c", "\x00", "a\nb", "a\x1bb", "a\x9bb", "a\u202eb", " a", "a" * 300])
+def test_a_jwt_sub_with_nul_or_controls_is_unauthenticated(client: Client, issuer: Issuer, sub: str) -> None:
+    # Refused before the database is asked (PostgreSQL answered INTERNAL for NUL).
+    with pytest.raises(grpc.RpcError) as err:
+        client.stub_for(issuer.token(sub)).ListPasskeys(pb.ListPasskeysRequest(user_id="x"))
+    assert (err.value.code(), reason_of(err.value)) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID")
+
+
 def test_decision_order_leaks_nothing(client: Client, issuer: Issuer) -> None:
     alice = client.add_user()
     bob = client.add_user()

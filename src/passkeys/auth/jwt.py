@@ -9,7 +9,8 @@ from pathlib import Path
 import jwt
 
 from passkeys.auth.jwks import JwksFetcher
-from passkeys.errors import Reason, Unauthenticated
+from passkeys.commands import validate
+from passkeys.errors import InvalidArgument, Reason, Unauthenticated
 
 # Asymmetric algorithms only: never `none` or HMAC with a public key as the secret.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -72,4 +73,10 @@ class JwtVerifier:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
             raise _refused("sub is not a user id")
+        # Text from a token is checked as a request's user id is (NUL and controls refused before
+        # any query: PostgreSQL cannot even compare text holding NUL).
+        try:
+            validate.identifier("sub", sub)
+        except InvalidArgument:
+            raise _refused("sub is not a user id") from None
         return sub
