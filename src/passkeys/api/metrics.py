@@ -43,6 +43,10 @@ SERVER_FAULTS = Counter(
     "Calls that failed by the server's fault (resources exhausted, internal errors), not the client's",
     ["method", "reason"],
 )
+RAPID_RESET_CONNECTIONS = Counter(
+    "passkeys_grpc_rapid_reset_connections",
+    "gRPC connections closed for resetting HTTP/2 streams in a flood (api/rapid_reset.py)",
+)
 # The FIDO metadata in use (registration/metadata.py): alert when time() passes the next update.
 METADATA_SERIAL = Gauge(
     "passkeys_attestation_metadata_serial", "Serial number (no) of the FIDO metadata in use", multiprocess_mode="max"
