@@ -35,6 +35,10 @@ UPSTREAM = "passkeys_grpc"
 BUFFER = "envoy.filters.http.buffer"
 HCM = "envoy.filters.network.http_connection_manager"
 MAX_CONNECTIONS = 4096
+# Envoy's heap as the overload manager sees it (_overload_manager): beyond half of it, held
+# bodies are cut off ever sooner.
+MAX_HEAP_BYTES = 256 * 1024 * 1024
+RELEASE_BYTES = 1024 * 1024 * 1024
 
 # Envoy's transcoder turns gRPC codes into HTTP status by Google's table, which makes
 # FAILED_PRECONDITION a 400; ZITADEL's REST API answers 412. Two small Lua filters fix that:
@@ -343,6 +347,57 @@ def _static_routes(no_transcoding: dict[str, Any]) -> list[dict[str, Any]]:
     return routes
 
 
+def _overload_manager() -> dict[str, Any]:
+    """A bound on open client connections (Envoy warns at start-up without one), and on memory:
+    clients holding request bodies just under the limit (each buffered whole, for the transcoder
+    and the 413) are cut off as Envoy's heap fills (MAX_HEAP_BYTES). From half of it, stream and
+    connection idle timeouts shrink, down to 1 s at 90 %: a client that stops sending loses its
+    stream; HTTP/2 streams holding the most buffer are reset; above 80 % the heap's free pages are
+    returned; at 99 % new requests are refused (503) until memory falls."""
+    heap = "envoy.resource_monitors.fixed_heap"
+    pressure = {"name": heap, "scaled": {"scaling_threshold": 0.5, "saturation_threshold": 0.9}}
+    return {
+        "refresh_interval": "0.25s",
+        # Buffer accounting (HTTP/2 and HTTP/3 streams), for reset_high_memory_stream: from 256 KiB.
+        "buffer_factory_config": {"minimum_account_to_track_power_of_two": 18},
+        "resource_monitors": [
+            {
+                "name": "envoy.resource_monitors.global_downstream_max_connections",
+                "typed_config": _typed(
+                    "envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                    max_active_downstream_connections=MAX_CONNECTIONS,
+                ),
+            },
+            {
+                "name": heap,
+                "typed_config": _typed(
+                    "envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig",
+                    max_heap_size_bytes=MAX_HEAP_BYTES,
+                ),
+            },
+        ],
+        "actions": [
+            {
+                "name": "envoy.overload_actions.reduce_timeouts",
+                "triggers": [pressure],
+                "typed_config": _typed(
+                    "envoy.config.overload.v3.ScaleTimersOverloadActionConfig",
+                    timer_scale_factors=[
+                        {"timer": "HTTP_DOWNSTREAM_STREAM_IDLE", "min_timeout": "1s"},
+                        {"timer": "HTTP_DOWNSTREAM_CONNECTION_IDLE", "min_timeout": "1s"},
+                    ],
+                ),
+            },
+            {"name": "envoy.overload_actions.reset_high_memory_stream", "triggers": [pressure]},
+            {"name": "envoy.overload_actions.shrink_heap", "triggers": [{"name": heap, "threshold": {"value": 0.8}}]},
+            {
+                "name": "envoy.overload_actions.stop_accepting_requests",
+                "triggers": [{"name": heap, "threshold": {"value": 0.99}}],
+            },
+        ],
+    }
+
+
 def render(
     *,
     listen: Address,
@@ -360,9 +415,11 @@ def render(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="passkeys",
         codec_type="AUTO",
-        # Slow clients cannot hold a connection and its buffered body for long.
+        # Slow clients cannot hold a connection and its buffered body for long; a stream that
+        # sends nothing for 20 s (1 s when memory runs short: _overload_manager) is reset.
         request_headers_timeout="10s",
         request_timeout="60s",
+        stream_idle_timeout="20s",
         route_config={
             "name": "passkeys",
             # Envoy's default (4 KiB) is too small for the page's script bundle.
@@ -440,18 +497,9 @@ def render(
             ],
         },
     }
-    # A bound on open client connections (Envoy warns at start-up without one).
-    config["overload_manager"] = {
-        "resource_monitors": [
-            {
-                "name": "envoy.resource_monitors.global_downstream_max_connections",
-                "typed_config": _typed(
-                    "envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
-                    max_active_downstream_connections=MAX_CONNECTIONS,
-                ),
-            }
-        ]
-    }
+    config["overload_manager"] = _overload_manager()
+    # Memory freed (bodies of reset streams) goes back to the system instead of staying cached.
+    config["memory_allocator_manager"] = {"bytes_to_release": str(RELEASE_BYTES), "memory_release_interval": "1s"}
     if admin_socket is not None:
         config["admin"] = {"address": {"pipe": {"path": str(admin_socket), "mode": 0o600}}}
     return config
