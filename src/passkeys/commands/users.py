@@ -39,12 +39,13 @@ def _organization(uow: UnitOfWork, new: NewHuman) -> Any:
 
 
 def add_human_user(db: Database, caller: Caller, new: NewHuman) -> tuple[str, Details]:
-    given = validate.text("profile.given_name", new.given_name)
-    family = validate.text("profile.family_name", new.family_name)
+    given = validate.name("profile.given_name", new.given_name)
+    family = validate.name("profile.family_name", new.family_name)
     email = validate.email("email.email", new.email)
     user_id = validate.identifier("user_id", new.user_id) if new.user_id else ids.new_id()
-    username = validate.text("username", new.username) if new.username else email
-    display = validate.text("profile.display_name", new.display_name) if new.display_name else f"{given} {family}"
+    # Stored case-mapped, so that look-alike usernames collide (the unique index sees them equal).
+    username = validate.username("username", new.username or email)
+    display = validate.name("profile.display_name", new.display_name) if new.display_name else f"{given} {family}"
     with db.write() as uow:
         org = _organization(uow, new)
         # NOT_FOUND for a missing organization only to callers whose rights cover all of them.
