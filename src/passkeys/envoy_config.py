@@ -18,7 +18,7 @@ from google.protobuf import descriptor_pb2
 from zitadel.user.v2 import user_service_pb2
 
 from passkeys import web
-from passkeys.limits import MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
+from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
 
 SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 # `make generate` writes it next to the generated packages: generated/descriptor.pb.
@@ -258,7 +258,13 @@ def _lua_on_route(code: str) -> dict[str, Any]:
 
 
 def _routes(descriptor: Path) -> list[dict[str, Any]]:
-    to_grpc = {"cluster": UPSTREAM, "timeout": "30s"}
+    # A stream the server refused (REFUSED_STREAM: over its stream bound, which it may still count
+    # a finished stream against) never reached it: safe to send again.
+    to_grpc = {
+        "cluster": UPSTREAM,
+        "timeout": "30s",
+        "retry_policy": {"retry_on": "refused-stream", "num_retries": 3},
+    }
     no_transcoding = {
         "envoy.filters.http.grpc_json_transcoder": _typed("envoy.config.route.v3.FilterConfig", disabled=True)
     }
@@ -490,7 +496,12 @@ def render(
                     "typed_extension_protocol_options": {
                         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
                             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                            explicit_http_config={"http2_protocol_options": {}},
+                            # Half the server's bound: gRPC counts a stream until it has freed it,
+                            # a moment after Envoy sees it end, and refuses streams over its bound
+                            # (503 here). Envoy opens another connection instead.
+                            explicit_http_config={
+                                "http2_protocol_options": {"max_concurrent_streams": MAX_CONCURRENT_STREAMS // 2}
+                            },
                         )
                     },
                 }

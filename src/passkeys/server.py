@@ -28,7 +28,7 @@ from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
 from passkeys.config import Settings
-from passkeys.limits import MAX_REQUEST_BYTES
+from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas
 from passkeys.prepare import prepare_database
 from passkeys.store.db import Database
@@ -39,8 +39,6 @@ SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_
 SHUTDOWN_GRACE_S = 10
 # Ping an idle client every 60 s and drop it if it does not answer within 20 s.
 KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
-# HTTP/2 streams open at once on one connection (gRPC's default is unbounded).
-MAX_CONCURRENT_STREAMS = 32
 T = TypeVar("T")
 
 
