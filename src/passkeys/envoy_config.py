@@ -21,7 +21,7 @@ from zitadel.user.v2 import user_service_pb2
 from zitadel.user.v2beta import user_service_pb2 as v2beta_pb2
 
 from passkeys import web
-from passkeys.limits import MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
+from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
 
 SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 # Every service the transcoder and the Connect route serve, and the REST path prefixes of their
@@ -47,6 +47,10 @@ UPSTREAM = "passkeys_grpc"
 BUFFER = "envoy.filters.http.buffer"
 HCM = "envoy.filters.network.http_connection_manager"
 MAX_CONNECTIONS = 4096
+# Envoy's heap as the overload manager sees it (_overload_manager): beyond half of it, held
+# bodies are cut off ever sooner.
+MAX_HEAP_BYTES = 256 * 1024 * 1024
+RELEASE_BYTES = 1024 * 1024 * 1024
 
 # Envoy's transcoder turns gRPC codes into HTTP status by Google's table, which makes
 # FAILED_PRECONDITION a 400; ZITADEL's REST API answers 412. Two small Lua filters fix that:
@@ -296,7 +300,13 @@ def _connect_route(service: str, to_grpc: dict[str, Any], transcoder: dict[str, 
 
 
 def _routes(descriptor: Path) -> list[dict[str, Any]]:
-    to_grpc = {"cluster": UPSTREAM, "timeout": "30s"}
+    # A stream the server refused (REFUSED_STREAM: over its stream bound, which it may still count
+    # a finished stream against) never reached it: safe to send again.
+    to_grpc = {
+        "cluster": UPSTREAM,
+        "timeout": "30s",
+        "retry_policy": {"retry_on": "refused-stream", "num_retries": 3},
+    }
     no_transcoding = {
         "envoy.filters.http.grpc_json_transcoder": _typed("envoy.config.route.v3.FilterConfig", disabled=True)
     }
@@ -363,22 +373,79 @@ def _static_routes(no_transcoding: dict[str, Any]) -> list[dict[str, Any]]:
     return routes
 
 
+def _overload_manager() -> dict[str, Any]:
+    """A bound on open client connections (Envoy warns at start-up without one), and on memory:
+    clients holding request bodies just under the limit (each buffered whole, for the transcoder
+    and the 413) are cut off as Envoy's heap fills (MAX_HEAP_BYTES). From half of it, stream and
+    connection idle timeouts shrink, down to 1 s at 90 %: a client that stops sending loses its
+    stream; HTTP/2 streams holding the most buffer are reset; above 80 % the heap's free pages are
+    returned; at 99 % new requests are refused (503) until memory falls."""
+    heap = "envoy.resource_monitors.fixed_heap"
+    pressure = {"name": heap, "scaled": {"scaling_threshold": 0.5, "saturation_threshold": 0.9}}
+    return {
+        "refresh_interval": "0.25s",
+        # Buffer accounting (HTTP/2 and HTTP/3 streams), for reset_high_memory_stream: from 256 KiB.
+        "buffer_factory_config": {"minimum_account_to_track_power_of_two": 18},
+        "resource_monitors": [
+            {
+                "name": "envoy.resource_monitors.global_downstream_max_connections",
+                "typed_config": _typed(
+                    "envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                    max_active_downstream_connections=MAX_CONNECTIONS,
+                ),
+            },
+            {
+                "name": heap,
+                "typed_config": _typed(
+                    "envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig",
+                    max_heap_size_bytes=MAX_HEAP_BYTES,
+                ),
+            },
+        ],
+        "actions": [
+            {
+                "name": "envoy.overload_actions.reduce_timeouts",
+                "triggers": [pressure],
+                "typed_config": _typed(
+                    "envoy.config.overload.v3.ScaleTimersOverloadActionConfig",
+                    timer_scale_factors=[
+                        {"timer": "HTTP_DOWNSTREAM_STREAM_IDLE", "min_timeout": "1s"},
+                        {"timer": "HTTP_DOWNSTREAM_CONNECTION_IDLE", "min_timeout": "1s"},
+                    ],
+                ),
+            },
+            {"name": "envoy.overload_actions.reset_high_memory_stream", "triggers": [pressure]},
+            {"name": "envoy.overload_actions.shrink_heap", "triggers": [{"name": heap, "threshold": {"value": 0.8}}]},
+            {
+                "name": "envoy.overload_actions.stop_accepting_requests",
+                "triggers": [{"name": heap, "threshold": {"value": 0.99}}],
+            },
+        ],
+    }
+
+
 def render(
     *,
     listen: Address,
     upstream: Address,
     origins: tuple[str, ...],
     descriptor: Path = DESCRIPTOR_PATH,
-    admin: Address | None = None,
+    admin_socket: Path | None = None,
 ) -> dict[str, Any]:
-    """The whole bootstrap config; `admin` (loopback only) lets the supervisor see readiness."""
+    """The whole bootstrap config; `admin_socket` lets the supervisor see readiness.
+
+    Envoy's admin has no authentication (it can raise the log level, dump the config, stop
+    Envoy): it is never on TCP, only on a Unix socket of mode 0600 in the supervisor's private
+    folder, reachable by the service's own user only."""
     connection_manager = _typed(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix="passkeys",
         codec_type="AUTO",
-        # Slow clients cannot hold a connection and its buffered body for long.
+        # Slow clients cannot hold a connection and its buffered body for long; a stream that
+        # sends nothing for 20 s (1 s when memory runs short: _overload_manager) is reset.
         request_headers_timeout="10s",
         request_timeout="60s",
+        stream_idle_timeout="20s",
         route_config={
             "name": "passkeys",
             # Envoy's default (4 KiB) is too small for the page's script bundle.
@@ -449,25 +516,21 @@ def render(
                     "typed_extension_protocol_options": {
                         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
                             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                            explicit_http_config={"http2_protocol_options": {}},
+                            # Half the server's bound: gRPC counts a stream until it has freed it,
+                            # a moment after Envoy sees it end, and refuses streams over its bound
+                            # (503 here). Envoy opens another connection instead.
+                            explicit_http_config={
+                                "http2_protocol_options": {"max_concurrent_streams": MAX_CONCURRENT_STREAMS // 2}
+                            },
                         )
                     },
                 }
             ],
         },
     }
-    # A bound on open client connections (Envoy warns at start-up without one).
-    config["overload_manager"] = {
-        "resource_monitors": [
-            {
-                "name": "envoy.resource_monitors.global_downstream_max_connections",
-                "typed_config": _typed(
-                    "envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
-                    max_active_downstream_connections=MAX_CONNECTIONS,
-                ),
-            }
-        ]
-    }
-    if admin is not None:
-        config["admin"] = {"address": admin.socket()}
+    config["overload_manager"] = _overload_manager()
+    # Memory freed (bodies of reset streams) goes back to the system instead of staying cached.
+    config["memory_allocator_manager"] = {"bytes_to_release": str(RELEASE_BYTES), "memory_release_interval": "1s"}
+    if admin_socket is not None:
+        config["admin"] = {"address": {"pipe": {"path": str(admin_socket), "mode": 0o600}}}
     return config

@@ -3,6 +3,7 @@ Envoy (REST and grpc-web) in front of it, started together and stopped together.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import shutil
@@ -13,7 +14,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,10 +73,14 @@ def loopback_for(addr: Address) -> Address:
 class RunningEnvoy:
     process: subprocess.Popen[bytes]
     port: int
-    admin_port: int
+    # Envoy's admin (a Unix socket of mode 0600 in a folder only this user can enter).
+    admin_socket: Path
 
     def exited(self) -> int | None:
         return self.process.poll()
+
+    def admin(self, path: str, method: str = "GET") -> tuple[int, str]:
+        return admin_request(self.admin_socket, path, method)
 
 
 def _forward_stderr(stream: IO[bytes], tail: deque[str]) -> None:
@@ -90,29 +94,44 @@ def _forward_stderr(stream: IO[bytes], tail: deque[str]) -> None:
             tail.append(line)
 
 
-def _get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=2) as response:
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(str(self.path))
+
+
+def admin_request(admin_socket: Path, path: str, method: str = "GET", timeout: float = 2) -> tuple[int, str]:
+    """(status, body) of one request to Envoy's admin on its Unix socket."""
+    connection = _UnixConnection(admin_socket, timeout)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
         return response.status, response.read().decode()
+    finally:
+        connection.close()
 
 
-def _wait_ready(process: subprocess.Popen[bytes], admin_file: Path, tail: deque[str]) -> tuple[int, int]:
-    """(HTTP listener port, admin port) once Envoy says it is live; GatewayError if it dies first."""
+def _wait_ready(process: subprocess.Popen[bytes], admin_socket: Path, tail: deque[str]) -> int:
+    """The HTTP listener's port once Envoy says it is live; GatewayError if it dies first."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
             time.sleep(0.1)  # let the forwarding thread catch Envoy's last words
             raise GatewayError(f"envoy exited with code {code} while starting: " + " | ".join(tail))
-        text = admin_file.read_text().strip() if admin_file.exists() else ""
-        if text:
+        if admin_socket.exists():
             try:
-                admin = Address.parse(text)
-                status, body = _get(f"http://{text}/ready")
+                status, body = admin_request(admin_socket, "/ready")
                 if status == 200 and body.strip() == "LIVE":
-                    _, listeners = _get(f"http://{text}/listeners?format=json")
+                    _, listeners = admin_request(admin_socket, "/listeners?format=json")
                     socket_address = json.loads(listeners)["listener_statuses"][0]["local_address"]["socket_address"]
-                    return int(socket_address["port_value"]), admin.port
-            except (OSError, ValueError, KeyError, IndexError):  # not up yet, or the file half written
+                    return int(socket_address["port_value"])
+            except (OSError, ValueError, KeyError, IndexError, http.client.HTTPException):  # not up yet
                 pass
         time.sleep(0.05)
     raise GatewayError(f"envoy did not become ready within {START_TIMEOUT_S}s")
@@ -128,15 +147,14 @@ def envoy(
         raise GatewayError(f"{envoy_config.DESCRIPTOR_PATH} is missing: run `make generate`")
     with tempfile.TemporaryDirectory(prefix="passkeys-envoy-") as workdir:
         config_path = Path(workdir) / "envoy.json"
-        admin_file = Path(workdir) / "admin-address"
-        config = envoy_config.render(listen=listen, upstream=upstream, origins=origins, admin=Address("127.0.0.1", 0))
+        # TemporaryDirectory is mode 0700: only this user can reach the socket inside.
+        admin_socket = Path(workdir) / "admin.sock"
+        config = envoy_config.render(listen=listen, upstream=upstream, origins=origins, admin_socket=admin_socket)
         config_path.write_text(json.dumps(config, indent=1))
         command = [
             binary,
             "-c",
             str(config_path),
-            "--admin-address-path",
-            str(admin_file),
             # Several Envoys may run on one machine (tests, other services): no shared memory.
             "--disable-hot-restart",
             "--log-level",
@@ -149,8 +167,8 @@ def envoy(
         assert process.stderr is not None
         threading.Thread(target=_forward_stderr, args=(process.stderr, tail), daemon=True).start()
         try:
-            port, admin_port = _wait_ready(process, admin_file, tail)
-            yield RunningEnvoy(process=process, port=port, admin_port=admin_port)
+            port = _wait_ready(process, admin_socket, tail)
+            yield RunningEnvoy(process=process, port=port, admin_socket=admin_socket)
         finally:
             if process.poll() is None:
                 process.terminate()
@@ -188,7 +206,7 @@ def run(settings: Settings) -> int:
                 extra={
                     "grpc_addr": f"{grpc_at.host}:{grpc_at.port}",
                     "http_addr": http_at,
-                    "envoy_admin": f"127.0.0.1:{proxy.admin_port}",
+                    "envoy_admin": str(proxy.admin_socket),
                     **workers.metrics_at(settings, running),
                     "rp_id": settings.rp_id,
                     "workers": settings.workers,

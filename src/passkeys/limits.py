@@ -16,3 +16,6 @@ MAX_GRPC_REQUEST_BYTES = MAX_REQUEST_BYTES * 4 // 3 + 1024
 MAX_TEXT = 200
 # The `authorization` value.
 MAX_BEARER = 8192
+# HTTP/2 streams open at once on one connection to the gRPC server (gRPC's default is unbounded);
+# Envoy opens no more on its connections to the server, and opens more connections instead.
+MAX_CONCURRENT_STREAMS = 32

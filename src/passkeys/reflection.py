@@ -17,12 +17,17 @@ V1 = "grpc.reflection.v1.ServerReflection"
 V1ALPHA = reflection.SERVICE_NAME
 
 
-def enable(server: grpc.Server, services: Iterable[str]) -> None:
+def enable(server: grpc.Server | grpc.aio.Server, services: Iterable[str]) -> None:
     names = (*services, V1ALPHA, V1)
     reflection.enable_server_reflection(names, server)
     _add_v1_descriptor()
+    servicer = (
+        reflection.aio.ReflectionServicer(names)
+        if isinstance(server, grpc.aio.Server)
+        else reflection.ReflectionServicer(names)
+    )
     handler = grpc.stream_stream_rpc_method_handler(
-        reflection.ReflectionServicer(names).ServerReflectionInfo,
+        servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
         response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
     )

@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
+from passkeys.gateway import admin_request
 from tests.support.gateway import HEADERS
 
 READY = re.compile(r"gRPC on (\S+); REST and grpc-web on http://(\S+) ")
@@ -178,7 +179,7 @@ def test_when_envoy_stops_on_its_own_the_service_stops_and_says_so(tmp_path: Pat
     try:
         grpc_addr, _ = run.wait_for(READY).groups()
         admin = json.loads(next(line for line in run.seen if '"msg": "serving"' in line))["envoy_admin"]
-        assert httpx.post(f"http://{admin}/quitquitquit").status_code == 200
+        assert admin_request(Path(admin), "/quitquitquit", "POST")[0] == 200
         code, err = run.finish()
     finally:
         run.kill()

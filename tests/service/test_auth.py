@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -30,7 +31,7 @@ from tests.conftest import ORIGIN, RP_ID
 from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
-from tests.support.oidc import AUDIENCE, ISSUER, Issuer
+from tests.support.oidc import AUDIENCE, ISSUER, HangingIssuer, Issuer
 from tests.support.servers import Client, running
 
 
@@ -123,6 +124,14 @@ def test_a_jwt_is_checked(client: Client, issuer: Issuer, tmp_path: Path, change
         client.stub_for(token).ListPasskeys(pb.ListPasskeysRequest(user_id=user_id))
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert reason_of(err.value) == reason
+
+
+@pytest.mark.parametrize("sub", ["ab\x00c", "\x00", "a\nb", "a\x1bb", "a\x9bb", "a\u202eb", " a", "a" * 300])
+def test_a_jwt_sub_with_nul_or_controls_is_unauthenticated(client: Client, issuer: Issuer, sub: str) -> None:
+    # Refused before the database is asked (PostgreSQL answered INTERNAL for NUL).
+    with pytest.raises(grpc.RpcError) as err:
+        client.stub_for(issuer.token(sub)).ListPasskeys(pb.ListPasskeysRequest(user_id="x"))
+    assert (err.value.code(), reason_of(err.value)) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_INVALID")
 
 
 def test_decision_order_leaks_nothing(client: Client, issuer: Issuer) -> None:
@@ -312,3 +321,44 @@ def test_an_unreachable_jwks_url_is_unavailable(settings: Settings, issuer: Issu
         with pytest.raises(grpc.RpcError) as err:
             client.stub_for(issuer.token(user_id)).ListPasskeys(pb.ListPasskeysRequest(user_id=user_id))
         assert (err.value.code(), reason_of(err.value)) == (grpc.StatusCode.UNAVAILABLE, "JWKS_UNAVAILABLE")
+
+
+def test_a_hung_jwks_endpoint_holds_no_threads_and_pat_callers_are_served(settings: Settings, issuer: Issuer) -> None:
+    hung = HangingIssuer()
+    configured = replace(settings, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_url=hung.url, grpc_threads=4)
+    try:
+        with running(configured) as client:
+            user_id = client.add_user()
+            stop = threading.Event()
+            jwt_codes: list[grpc.StatusCode] = []
+
+            def random_kids() -> None:
+                while not stop.is_set():
+                    token = issuer.token(user_id, kid=secrets.token_hex(8))
+                    code = call_code(
+                        client.stub_for(token).ListPasskeys, pb.ListPasskeysRequest(user_id=user_id), timeout=10
+                    )
+                    jwt_codes.append(code)
+
+            attackers = [threading.Thread(target=random_kids) for _ in range(12)]
+            for thread in attackers:
+                thread.start()
+            try:
+                latencies = []
+                for _ in range(30):
+                    started = time.monotonic()
+                    client.stub.ListPasskeys(pb.ListPasskeysRequest(user_id=user_id), timeout=2)
+                    latencies.append(time.monotonic() - started)
+                    time.sleep(0.05)
+            finally:
+                stop.set()
+                for thread in attackers:
+                    thread.join()
+            # PAT callers never wait for the issuer (a fetch times out after 2 s; the wait for one, 1 s).
+            assert max(latencies) < 0.5, sorted(latencies)[-5:]
+            assert set(jwt_codes) == {grpc.StatusCode.UNAVAILABLE}, set(jwt_codes)
+            # One fetch at a time, and a failed one starts a cooldown: a handful in all.
+            assert hung.most_at_once == 1
+            assert 1 <= hung.connections <= 2
+    finally:
+        hung.close()

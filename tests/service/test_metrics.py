@@ -3,6 +3,9 @@ made, and a refused verification is counted with its reason and failed check."""
 
 from __future__ import annotations
 
+import resource
+import socket
+import time
 from pathlib import Path
 
 import grpc
@@ -10,11 +13,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from zitadel.user.v2 import user_service_pb2 as pb
+from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from tests.conftest import ORIGIN, RP_ID
 from tests.service.test_registration_flow import as_struct, b64decode, options_of
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.process import server_process
+from tests.support.servers import _Bearer
 
 SERVICE = "/zitadel.user.v2.UserService/"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -96,3 +101,49 @@ def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
         serving = next(line for line in server.log_lines() if line.get("msg") == "serving")
         assert "metrics_addr" not in serving
         assert server.metrics_port == 0
+
+
+def _closed(connection: socket.socket) -> bool:
+    # Closed when silent too long, or at once (a reset, maybe) beyond the connection cap.
+    try:
+        return connection.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def _silent_connections(port: int, count: int) -> list[socket.socket]:
+    return [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+
+
+def test_idle_metrics_connections_are_closed_and_250_of_them_leave_grpc_served(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'passkeys.db'}"
+    with server_process(url, tmp_path, PASSKEYS_METRICS_ADDR="127.0.0.1:0") as server:
+        assert server.proc is not None
+        # As few descriptors as the review's `ulimit -n 256`.
+        resource.prlimit(server.proc.pid, resource.RLIMIT_NOFILE, (256, 256))
+        # One that sent half a request is closed too.
+        half = socket.create_connection(("127.0.0.1", server.metrics_port), timeout=10)
+        half.sendall(b"GET /metrics HTTP/1.1\r\n")
+        idle = _silent_connections(server.metrics_port, 250)
+        try:
+            # New gRPC connections are served meanwhile.
+            for _ in range(20):
+                channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+                try:
+                    stub = pb_grpc.UserServiceStub(grpc.intercept_channel(channel, _Bearer(server.admin_token)))
+                    stub.ListPasskeys(pb.ListPasskeysRequest(user_id="1"), timeout=5)
+                except grpc.RpcError as exc:
+                    assert exc.code() == grpc.StatusCode.NOT_FOUND, exc
+                finally:
+                    channel.close()
+            started = time.monotonic()
+            assert half.recv(1) == b""  # closed by the server
+            for connection in idle:
+                assert _closed(connection)
+            waited = time.monotonic() - started
+            assert waited < 8
+            # And /metrics still answers.
+            assert scrape(server.metrics_port)
+        finally:
+            for connection in [*idle, half]:
+                connection.close()

@@ -14,8 +14,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
+from passkeys.api.metrics_http import MetricsServer
 from passkeys.errors import DomainError, Reason, ServerFault
 
 if TYPE_CHECKING:  # the parent of worker processes serves metrics but loads no gRPC
@@ -53,6 +54,10 @@ SERVER_FAULTS = Counter(
     "Calls that failed by the server's fault (resources exhausted, internal errors), not the client's",
     ["method", "reason"],
 )
+RAPID_RESET_CONNECTIONS = Counter(
+    "passkeys_grpc_rapid_reset_connections",
+    "gRPC connections closed for resetting HTTP/2 streams in a flood (api/rapid_reset.py)",
+)
 # The FIDO metadata in use (registration/metadata.py): alert when time() passes the next update.
 METADATA_SERIAL = Gauge(
     "passkeys_attestation_metadata_serial", "Serial number (no) of the FIDO metadata in use", multiprocess_mode="max"
@@ -82,7 +87,8 @@ def record_attestation_metadata(metadata: Metadata) -> None:
 
 
 def start_metrics_http(addr: str, multiprocess_dir: str | None = None) -> int:
-    """Serve /metrics on `addr` (host:port, port 0 for any) in a daemon thread; the bound port.
+    """Serve /metrics on `addr` (host:port, port 0 for any) in daemon threads (api/metrics_http.py:
+    bounded threads, idle connections closed); the bound port.
 
     With `multiprocess_dir`, the sum of every worker process's metrics in that directory."""
     host, _, port = addr.rpartition(":")
@@ -90,8 +96,7 @@ def start_metrics_http(addr: str, multiprocess_dir: str | None = None) -> int:
     if multiprocess_dir is not None:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
-    httpd, _thread = start_http_server(int(port), addr=host.strip("[]"), registry=registry)
-    return int(httpd.server_port)
+    return MetricsServer(host.strip("[]"), int(port), registry).port
 
 
 def mark_process_dead(pid: int, multiprocess_dir: str) -> None:

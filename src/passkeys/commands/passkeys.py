@@ -163,7 +163,7 @@ class PasskeyCommands:
         """`credential` is the browser's JSON object, `json_length` the characters of its JSON."""
         validate.text("user_id", user_id)
         validate.text("passkey_id", passkey_id)
-        validate.text("passkey_name", name)
+        name = validate.name("passkey_name", name)
         check_credential_size(json_length)
         # One transaction: the user's row is locked (PostgreSQL) or the database's write lock
         # held (SQLite) through the cryptography, a fraction of a millisecond for the formats

@@ -72,13 +72,14 @@ def add_human_user(db: Database, caller: Caller, new: NewHuman) -> tuple[str, De
             f"{field} is not supported by this service (it enrols passkeys only); leave it unset",
             field=field,
         )
-    given = validate.text("profile.given_name", new.given_name)
-    family = validate.text("profile.family_name", new.family_name)
+    given = validate.name("profile.given_name", new.given_name)
+    family = validate.name("profile.family_name", new.family_name)
     email = validate.email("email.email", new.email)
     # Set means set: an empty user_id or username is refused (upstream: 1..200 characters).
     user_id = validate.identifier("user_id", new.user_id) if new.user_id is not None else ids.new_id()
-    username = validate.text("username", new.username) if new.username is not None else email
-    display = validate.text("profile.display_name", new.display_name) if new.display_name else f"{given} {family}"
+    # Stored case-mapped, so that look-alike usernames collide (the unique index sees them equal).
+    username = validate.username("username", new.username if new.username is not None else email)
+    display = validate.name("profile.display_name", new.display_name) if new.display_name else f"{given} {family}"
     extras = _profile_extras(new)
     with db.write() as uow:
         org = _organization(uow, new)

@@ -1,8 +1,18 @@
-"""Argument rules shared by the commands; each failure names its field."""
+"""Argument rules shared by the commands; each failure names its field.
+
+Names and usernames follow PRECIS (RFC 8264): usernames the UsernameCaseMapped profile
+(RFC 8265: no spaces, width-mapped, lower-cased, NFC), so that look-alikes ("Admin", fullwidth "admin")
+are one username; names (of people and passkeys) the NicknameCasePreserved profile (RFC 8266:
+NFKC, spaces collapsed, case kept). Both refuse controls (C0 and C1), bidi overrides, zero-width
+and other default-ignorable characters, line and paragraph separators, noncharacters and
+unassigned code points. The enforced form is what is stored and compared.
+"""
 
 from __future__ import annotations
 
 import re
+
+import precis_i18n
 
 from passkeys.errors import invalid_field
 from passkeys.limits import MAX_TEXT
@@ -34,6 +44,7 @@ def email(field: str, value: str) -> str:
     text(field, value)
     if not _EMAIL.fullmatch(value):
         raise invalid_field(field, f"{field} is not an email address")
+    username(field, value)  # it may become the username: no invisible or control characters either
     return value
 
 
@@ -50,3 +61,31 @@ def language(field: str, value: str) -> str:
     if value and not _LANGUAGE.fullmatch(value):
         raise invalid_field(field, f"{field} is not a language tag (e.g. en, de-CH)")
     return value
+
+
+_USERNAME = precis_i18n.get_profile("UsernameCaseMapped")
+_NAME = precis_i18n.get_profile("NicknameCasePreserved")
+
+
+def _precis(profile: object, field: str, value: str, what: str) -> str:
+    text(field, value)
+    try:
+        enforced = str(profile.enforce(value))  # type: ignore[attr-defined]
+    except UnicodeError as exc:
+        at = getattr(exc, "start", None)
+        where = f" (U+{ord(value[at]):04X} at {at})" if isinstance(at, int) and at < len(value) else ""
+        rule = getattr(exc, "reason", "")
+        raise invalid_field(field, f"{field} is not a valid {what}{where}: {rule}") from None
+    if len(enforced) > MAX_TEXT:
+        raise invalid_field(field, f"{field} must be 1..{MAX_TEXT} characters")
+    return enforced
+
+
+def username(field: str, value: str) -> str:
+    """The username as stored and compared: PRECIS UsernameCaseMapped."""
+    return _precis(_USERNAME, field, value, "username")
+
+
+def name(field: str, value: str) -> str:
+    """A person's or a passkey's name as stored: PRECIS NicknameCasePreserved."""
+    return _precis(_NAME, field, value, "name")
