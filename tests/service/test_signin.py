@@ -540,3 +540,20 @@ def test_flag_policy_accepts_a_counter_that_did_not_grow_and_notes_it(settings: 
                        id=user.user_id)  # fmt: skip
         payload = event.payload if isinstance(event.payload, dict) else json.loads(event.payload)
         assert payload["sign_count_regressed"] is True and payload["sign_count"] == 5
+
+
+def test_login_name_is_found_in_the_form_usernames_are_stored(client: Client) -> None:
+    # Usernames are stored PRECIS case-mapped (issue 15): the login name a person types in another
+    # case or in fullwidth letters finds the same user; a login name no username can be is refused.
+    sessions = client.sessions_for(client.admin_token)
+    user = enrol(client, origin=ORIGIN, rp_id=RP_ID)
+    shouted = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalpha() else c for c in user.username.upper())
+    created = sessions.CreateSession(spb.CreateSessionRequest(checks={"user": {"login_name": shouted}}))
+    got = sessions.GetSession(spb.GetSessionRequest(session_id=created.session_id)).session
+    assert got.factors.user.id == user.user_id
+    before = snapshot(client.url)
+    with pytest.raises(grpc.RpcError) as refused:
+        sessions.CreateSession(spb.CreateSessionRequest(checks={"user": {"login_name": user.username + "\u200b"}}))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(refused.value).metadata["field"] == "checks.user.login_name"
+    assert snapshot(client.url) == before

@@ -216,7 +216,8 @@ def _find_user(repo: store.SessionRepository, check: UserCheck) -> store.UserRef
         if user is None:
             raise NotFound(Reason.USER_NOT_FOUND, f"user {check.user_id!r} not found", user_id=check.user_id)
         return user
-    user = repo.user_by_login_name(check.login_name or "")
+    # In the form usernames are stored in (PRECIS UsernameCaseMapped): `Ada@Example.com` finds ada.
+    user = repo.user_by_login_name(validate.username("checks.user.login_name", check.login_name or ""))
     if user is None:
         raise NotFound(Reason.USER_NOT_FOUND, f"no user has the login name {check.login_name!r}")
     return user
