@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
-
-from google.api import annotations_pb2
-from google.protobuf import descriptor_pb2
-from zitadel.user.v2 import user_service_pb2
 
 from passkeys import web
 from passkeys.limits import MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
 
-SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
-# `make generate` writes it next to the generated packages: generated/descriptor.pb.
-DESCRIPTOR_PATH = Path(user_service_pb2.__file__).resolve().parents[3] / "descriptor.pb"
+# Spelled out rather than read from the generated stubs: `passkeys run`'s supervising process
+# renders this config and loads no protobuf (a test checks it against the stubs).
+SERVICE = "zitadel.user.v2.UserService"
+# Package data written by `make generate`: the descriptor set, and the same without REST
+# bindings (tools/grpc_path_descriptor.py) for the Connect route.
+DESCRIPTOR_PATH = Path(str(resources.files("passkeys") / "descriptor.pb"))
+GRPC_PATHS_DESCRIPTOR_PATH = DESCRIPTOR_PATH.with_name("descriptor-grpc-paths.pb")
 
 # Request bodies are buffered up to a limit (passkeys.limits), and a bigger one is refused with
 # 413 before it reaches the server.
@@ -159,15 +160,10 @@ end
 )
 
 
-def _grpc_path_descriptor(descriptor: Path) -> str:
+def _grpc_path_descriptor() -> str:
     """The descriptor set without REST bindings, base64: on the Connect route the transcoder maps
     each method's gRPC path only (auto_mapping: POST /<service>/<method>, body "*")."""
-    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes())
-    for file in files.file:
-        for service in file.service:
-            for method in service.method:
-                method.options.ClearExtension(annotations_pb2.http)
-    return base64.b64encode(files.SerializeToString(deterministic=True)).decode()
+    return base64.b64encode(GRPC_PATHS_DESCRIPTOR_PATH.read_bytes()).decode()
 
 
 @dataclass(frozen=True)
@@ -227,12 +223,12 @@ def _transcoder(descriptor: Path) -> dict[str, Any]:
     )
 
 
-def _connect_transcoder(descriptor: Path) -> dict[str, Any]:
+def _connect_transcoder() -> dict[str, Any]:
     """Per route, for Connect's JSON calls: the gRPC paths only, and errors left as gRPC status for
     the bridge to turn into Connect's error body."""
     return _typed(
         TRANSCODER,
-        proto_descriptor_bin=_grpc_path_descriptor(descriptor),
+        proto_descriptor_bin=_grpc_path_descriptor(),
         services=[SERVICE],
         auto_mapping=True,
         convert_grpc_status=False,
@@ -294,7 +290,7 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
                 ),
                 CONNECT_ERRORS: _lua_on_route(_CONNECT_ERRORS),
                 CONNECT_JSON: _lua_on_route(_CONNECT_JSON),
-                "envoy.filters.http.grpc_json_transcoder": _connect_transcoder(descriptor),
+                "envoy.filters.http.grpc_json_transcoder": _connect_transcoder(),
             },
         },
         # gRPC and grpc-web to our service, and their CORS preflights (which have no content type).

@@ -123,3 +123,18 @@ def test_the_connect_route_maps_the_grpc_paths_only() -> None:
     files = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode(transcoder["proto_descriptor_bin"])).file
     methods = [m for f in files for s in f.service for m in s.method]
     assert methods and not any(m.options.HasExtension(annotations_pb2.http) for m in methods)
+
+
+def test_the_packaged_grpc_path_descriptor_is_the_stripped_descriptor() -> None:
+    """`make generate` wrote both; the supervising process reads them without protobuf."""
+    import importlib.util
+
+    from zitadel.user.v2 import user_service_pb2
+
+    spec = importlib.util.spec_from_file_location("strip", Path(__file__).parents[2] / "tools/grpc_path_descriptor.py")
+    assert spec is not None and spec.loader is not None
+    strip = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(strip)
+    stripped = strip.strip(envoy_config.DESCRIPTOR_PATH.read_bytes())
+    assert envoy_config.GRPC_PATHS_DESCRIPTOR_PATH.read_bytes() == stripped
+    assert user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name == envoy_config.SERVICE

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-DIRECTORY = Path(__file__).resolve().parent
+# Package data (pyproject's package-data): found the same way from a checkout or a wheel.
+DIRECTORY = Path(str(resources.files(__name__)))
 
 # URL path -> (file in DIRECTORY, content type).
 FILES: dict[str, tuple[str, str]] = {
