@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from webauthn.helpers.cose import COSEAlgorithmIdentifier
-
-from passkeys.registration.attestation_policy import POLICIES as ATTESTATION_POLICIES
-from passkeys.registration.metadata import CERTIFICATION_LEVELS
+# The names below are registration's (attestation_policy.POLICIES, metadata.CERTIFICATION_LEVELS,
+# py_webauthn's COSEAlgorithmIdentifier), repeated so that reading settings loads no webauthn:
+# `passkeys run`'s supervising process reads them too. tests/unit/test_config.py checks they agree.
+ATTESTATION_POLICIES = ("none", "mds")
+CERTIFICATION_LEVELS = ("L1", "L1plus", "L2", "L2plus", "L3", "L3plus")
+SUPPORTED_ALGORITHMS = frozenset((-7, -8, -36, -37, -38, -39, -257, -258, -259, -65535, -48, -49, -50))
 
 # Offered and accepted by default: EdDSA, ES256, RS256 (ES384 registers but py_webauthn
 # cannot verify it at sign-in, so it is not offered).
@@ -147,11 +149,10 @@ def _bool(var: str, raw: str) -> bool:
 
 
 def _algorithms(var: str, raw: str) -> tuple[int, ...]:
-    known = {a.value for a in COSEAlgorithmIdentifier}
     algs: list[int] = []
     for item in raw.split(","):
         alg = _int(var, item.strip(), low=-65536, high=65535)
-        if alg not in known:
+        if alg not in SUPPORTED_ALGORITHMS:
             raise ConfigError(f"{var}: {alg} is not a COSE algorithm the verifier supports")
         algs.append(alg)
     if not algs:

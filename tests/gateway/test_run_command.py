@@ -95,7 +95,12 @@ def test_run_serves_rest_grpc_web_and_grpc_then_stops_both_on_ctrl_c(tmp_path: P
         serving = json.loads(next(line for line in run.seen if '"msg": "serving"' in line))
         assert (serving["grpc_addr"], serving["http_addr"]) == (grpc_addr, http_addr)
 
-        # The first start wrote the admin's token where a new user finds it.
+        # The page's working address (WebAuthn needs localhost, not 127.0.0.1), and the admin
+        # token that this first start wrote, where a new user finds it.
+        http_port = http_addr.rpartition(":")[2]
+        run.wait_for(re.compile(re.escape(f"passkeys: the enrolment page: http://localhost:{http_port}/")))
+        where = run.wait_for(re.compile(r"passkeys: the admin token: (\S+) \((.*)\)"))
+        assert where.groups() == (str(tmp_path / "data" / "admin.pat"), "created by this start")
         token = (tmp_path / "data" / "admin.pat").read_text().strip()
         auth = {"authorization": f"Bearer {token}"}
         added = httpx.post(
@@ -185,3 +190,15 @@ def test_when_envoy_stops_on_its_own_the_service_stops_and_says_so(tmp_path: Pat
     assert code == 1
     assert '"msg": "envoy stopped on its own"' in err
     assert refused(grpc_addr)
+
+
+def test_a_second_start_says_the_admin_token_is_an_earlier_starts(tmp_path: Path) -> None:
+    for made in ("created by this start", "written by an earlier start"):
+        run = Run(tmp_path, LOOPBACK_PORTS)
+        try:
+            run.wait_for(READY)
+            assert run.wait_for(re.compile(r"passkeys: the admin token: \S+ \((.*)\)")).group(1) == made
+            run.proc.send_signal(signal.SIGINT)
+            assert run.finish()[0] == 0
+        finally:
+            run.kill()

@@ -129,3 +129,15 @@ def test_jwks_from_a_url_instead_of_a_file(tmp_path) -> None:
         load_settings({**base, "PASSKEYS_JWKS_URL": "file:///etc/jwks"})
     with pytest.raises(ConfigError, match="not both"):
         load_settings({**base, "PASSKEYS_JWKS_URL": "https://i.example/jwks", "PASSKEYS_JWKS_PATH": "x"})
+
+
+def test_the_names_config_repeats_are_registrations() -> None:
+    """config.py spells them out so that reading settings loads no webauthn; they must agree."""
+    from webauthn.helpers.cose import COSEAlgorithmIdentifier
+
+    from passkeys import config
+    from passkeys.registration import attestation_policy, metadata
+
+    assert config.ATTESTATION_POLICIES == attestation_policy.POLICIES
+    assert config.CERTIFICATION_LEVELS == metadata.CERTIFICATION_LEVELS
+    assert {a.value for a in COSEAlgorithmIdentifier} == config.SUPPORTED_ALGORITHMS
