@@ -90,7 +90,8 @@ generate: setup
 	$(PY) -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) --include_imports \
 		--descriptor_set_out=src/passkeys/descriptor.pb \
 		$(PROTOS) google/rpc/status.proto google/rpc/error_details.proto
-	$(PY) tools/grpc_path_descriptor.py src/passkeys/descriptor.pb src/passkeys/descriptor-grpc-paths.pb
+	$(PY) tools/grpc_path_descriptor.py src/passkeys/descriptor.pb src/passkeys/descriptor-grpc-paths.pb \
+		src/passkeys/rest-bindings.json
 
 # The page's script: JavaScript messages from our protos (protoc-gen-es), then one bundle with
 # Connect's grpc-web client (esbuild). Both outputs are committed: tests and `make run` need no npm.

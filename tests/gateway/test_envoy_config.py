@@ -117,7 +117,7 @@ def test_the_connect_route_maps_the_grpc_paths_only() -> None:
     routes = default_config(Settings())["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
         "typed_config"
     ]["route_config"]["virtual_hosts"][0]["routes"]
-    connect = next(r for r in routes if "safe_regex" in str(r["match"].get("headers", "")))
+    connect = next(r for r in routes if r["match"].get("prefix") and "safe_regex" in str(r["match"].get("headers", "")))
     transcoder = connect["typed_per_filter_config"]["envoy.filters.http.grpc_json_transcoder"]
     assert transcoder["auto_mapping"] and not transcoder["convert_grpc_status"]
     files = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode(transcoder["proto_descriptor_bin"])).file
