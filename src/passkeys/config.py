@@ -257,6 +257,33 @@ def _jwt(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, st
     return issuer, audience, jwks_path, jwks_url
 
 
+# Each PASSKEYS_* variable and the Settings field it sets, for `passkeys --help`
+# (tests/unit/test_config.py checks that every variable load_settings reads is here).
+ENV_FIELDS = {
+    f"PASSKEYS_{name.upper()}": name for name in Settings.__dataclass_fields__ if name not in ("attestation_roots",)
+} | {"PASSKEYS_ATTESTATION_ROOTS_DIR": "attestation_roots"}
+
+
+def settings_help() -> str:
+    """The settings with their defaults, one a line."""
+    defaults = Settings(workers=1)
+    lines = []
+    for var, name in sorted(ENV_FIELDS.items()):
+        value = getattr(defaults, name)
+        if name == "workers":
+            shown = "one per usable core"
+        elif value in (None, "", {}, ()):
+            shown = "(none)"
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        elif isinstance(value, tuple):
+            shown = ",".join(map(str, value))
+        else:
+            shown = str(value)
+        lines.append(f"  {var}={shown}")
+    return "\n".join(lines)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     d = Settings()

@@ -141,3 +141,16 @@ def test_the_names_config_repeats_are_registrations() -> None:
     assert config.ATTESTATION_POLICIES == attestation_policy.POLICIES
     assert config.CERTIFICATION_LEVELS == metadata.CERTIFICATION_LEVELS
     assert {a.value for a in COSEAlgorithmIdentifier} == config.SUPPORTED_ALGORITHMS
+
+
+def test_help_lists_every_setting_load_settings_reads() -> None:
+    import re
+    from pathlib import Path
+
+    from passkeys import config
+
+    read = set(re.findall(r'"(PASSKEYS_[A-Z_]+)"', Path(config.__file__).read_text()))
+    assert read == set(config.ENV_FIELDS)
+    shown = config.settings_help()
+    assert all(f"  {var}=" in shown for var in read)
+    assert "PASSKEYS_HTTP_ADDR=127.0.0.1:8080" in shown and "PASSKEYS_TOP_ORIGINS=(none)" in shown
