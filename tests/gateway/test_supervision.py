@@ -6,21 +6,19 @@ killed runs are removed by the next start."""
 from __future__ import annotations
 
 import os
-import queue
 import random
-import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.support.run import Run
+
 ROUNDS = int(os.environ.get("PASSKEYS_TEST_KILL_ROUNDS", "20"))
-READY = re.compile(r"REST and grpc-web on http://(\S+) ")
 
 
 def free_port() -> int:
@@ -55,34 +53,6 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-class Run:
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "passkeys", "run"], env=env, cwd=cwd, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line)
-
-    def ready(self, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                assert self.proc.poll() is None, "".join(self.seen)
-                continue
-            self.seen.append(line)
-            if found := READY.search(line):
-                return found.group(1)
-        raise AssertionError("".join(self.seen))
 
 
 def test_kill_9_during_start_up_and_while_serving_leaves_nothing_behind(tmp_path: Path) -> None:
