@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -15,6 +16,7 @@ from passkeys.api import interceptors, metrics
 from passkeys.api.servicer import UserService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
+from passkeys.commands import expiry
 from passkeys.config import Settings
 from passkeys.limits import MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas
@@ -48,11 +50,23 @@ class RunningServer:
     port: int
     db: Database
     health: health.HealthServicer
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def stop(self, grace: float | None = SHUTDOWN_GRACE_S) -> None:
+        self.stopping.set()
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
         self.db.dispose()
+
+
+def _sweep_expired(running: RunningServer, challenge_ttl_s: int) -> None:
+    """Every expiry.SWEEP_INTERVAL_S until the server stops: never-verified passkeys removed."""
+    while not running.stopping.wait(expiry.SWEEP_INTERVAL_S):
+        try:
+            if removed := expiry.remove_expired(running.db, challenge_ttl_s=challenge_ttl_s):
+                log.info("expired passkeys removed", extra={"count": removed})
+        except Exception:  # the database may be down for a while: the next sweep tries again
+            log.warning("sweep of expired passkeys failed", exc_info=True)
 
 
 def jwt_verifier(settings: Settings) -> JwtVerifier | None:
@@ -92,4 +106,8 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server=server, port=port, db=db, health=health_servicer)
+    running = RunningServer(server=server, port=port, db=db, health=health_servicer)
+    threading.Thread(
+        target=_sweep_expired, args=(running, settings.challenge_ttl_s), daemon=True, name="expiry"
+    ).start()
+    return running
