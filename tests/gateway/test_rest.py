@@ -239,8 +239,8 @@ def test_envoy_refuses_malformed_json_unknown_paths_and_parameters_without_calli
 
     assert gw.rest("POST", "/v2/users/unknown/thing/here", {}).status_code == 404
     assert gw.rest("GET", f"/v2/users/{user_id}/passkeys").status_code == 405  # a known path
-    # GET /v2/users/{user_id} is upstream's GetUserByID, which this service does not implement.
-    assert gw.rest("GET", "/v2/users/human").status_code == 501
+    # GET /v2/users/{user_id} is upstream's GetUserByID: no user "human" here.
+    assert gw.rest("GET", "/v2/users/human").status_code == 404
     assert gw.rest("POST", "/v1/users/human", HUMAN).status_code == 404
     assert gw.rest("POST", "/").status_code == 404  # GET / is the enrolment page
     assert gw.rest("GET", "/index.html").status_code == 404

@@ -7,9 +7,10 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 from zitadel.object.v2 import object_pb2
-from zitadel.user.v2 import auth_pb2, passkey_pb2
+from zitadel.user.v2 import auth_pb2, passkey_pb2, user_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
+from passkeys.commands.user_query import UserView
 from passkeys.details import Details
 from passkeys.errors import invalid_field
 from passkeys.store.passkeys import NOT_READY, READY
@@ -91,3 +92,22 @@ def struct_to_credential(struct: struct_pb2.Struct) -> tuple[dict[str, Any], int
     browser would have sent (what the size limit counts)."""
     value = struct_to_python(struct)
     return value, json_length(value)
+
+
+def user_to_pb(user: UserView, out: user_pb2.User) -> None:
+    """GetUserByID's user: an active human, its username its one login name (no domains here)."""
+    out.user_id = user.id
+    details_to_pb(user.details, out.details)
+    out.state = user_pb2.USER_STATE_ACTIVE
+    out.username = user.username
+    out.login_names.append(user.username)
+    out.preferred_login_name = user.username
+    out.human.user_id = user.id
+    out.human.state = user_pb2.USER_STATE_ACTIVE
+    out.human.username = user.username
+    out.human.login_names.append(user.username)
+    out.human.preferred_login_name = user.username
+    out.human.profile.given_name = user.given_name
+    out.human.profile.family_name = user.family_name
+    out.human.profile.display_name = user.display_name
+    out.human.email.email = user.email

@@ -12,6 +12,7 @@ from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.caller import Caller, Kind
 from passkeys.commands.links import create_registration_link
 from passkeys.commands.passkeys import PasskeyCommands
+from passkeys.commands.user_query import get_user_by_id
 from passkeys.commands.users import NewHuman, add_human_user
 from passkeys.config import Settings
 from passkeys.store.db import Database
@@ -109,6 +110,13 @@ class UserService(pb_grpc.UserServiceServicer):
         if created.code is not None:
             response.code.id = created.code.id
             response.code.code = created.code.code
+        return response
+
+    def GetUserByID(self, request: pb.GetUserByIDRequest, context: grpc.ServicerContext) -> pb.GetUserByIDResponse:
+        found = get_user_by_id(self.db, self._caller(context), request.user_id)
+        response = pb.GetUserByIDResponse()
+        convert.details_to_pb(found.details, response.details)
+        convert.user_to_pb(found, response.user)
         return response
 
     def ListPasskeys(self, request: pb.ListPasskeysRequest, context: grpc.ServicerContext) -> pb.ListPasskeysResponse:
