@@ -7,8 +7,10 @@ download grpcio and Envoy again); only passkeys and its generated stubs come fro
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,15 +19,26 @@ import venv
 import zipfile
 from pathlib import Path
 
+import grpc
 import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"REST and grpc-web on http://(\S+) ")
 
 
-def test_the_built_wheel_runs_passkeys_run_from_any_folder(tmp_path: Path) -> None:
+def test_the_built_wheel_runs_passkeys_run_and_serve_from_any_folder(tmp_path: Path) -> None:
+    # Built from a copy of what the wheel is made of, so that no build/ folder lands in the checkout.
+    source = tmp_path / "source"
+    for part in ("src", "generated", "pyproject.toml", "README.md"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(
+            ROOT / part,
+            source / part,
+            **({"ignore": shutil.ignore_patterns("__pycache__")} if copy is shutil.copytree else {}),
+        )
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, ROOT],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, source],
         capture_output=True,
         text=True,
         timeout=300,
@@ -99,3 +112,26 @@ def test_the_built_wheel_runs_passkeys_run_from_any_folder(tmp_path: Path) -> No
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0
+
+    # `passkeys serve` (gRPC alone) from the same folder: its health answers.
+    serve = subprocess.Popen(
+        [env_dir / "bin" / "passkeys", "serve"],
+        cwd=folder,
+        env={**env, "PASSKEYS_WORKERS": "1"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stderr is not None
+        for line in serve.stderr:
+            if '"msg": "serving"' in line:
+                grpc_addr = json.loads(line)["grpc_addr"]
+                break
+        else:
+            raise AssertionError("serve did not start")
+        with grpc.insecure_channel(grpc_addr) as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        serve.terminate()
+        serve.wait(30)
