@@ -63,7 +63,7 @@ def test_the_readmes_shell_blocks_work_as_written(tmp_path: Path) -> None:
     }
     script = readme_script().replace("127.0.0.1:50051", f"127.0.0.1:{grpc_port}")
     script = script.replace("localhost:8080", f"localhost:{http_port}")
-    run = Run(env, tmp_path)
+    run = Run(tmp_path, env, environ={})
     try:
         run.ready()
         done = subprocess.run(

@@ -4,15 +4,9 @@ each listens, both stopped on Ctrl-C, and a failure of either reported with a no
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import grpc
@@ -22,61 +16,13 @@ from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from tests.support.gateway import HEADERS
+from tests.support.run import READY, Run
 
-READY = re.compile(r"gRPC on (\S+); REST and grpc-web on http://(\S+) ")
 LOOPBACK_PORTS = {
     "PASSKEYS_GRPC_ADDR": "127.0.0.1:0",
     "PASSKEYS_HTTP_ADDR": "127.0.0.1:0",
     "PASSKEYS_METRICS_ADDR": "127.0.0.1:0",
 }
-
-
-class Run:
-    """A `passkeys run` child process whose stderr is read line by line as it comes."""
-
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "passkeys", "run"],
-            env={**os.environ, **env},
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line)
-
-    def wait_for(self, pattern: re.Pattern[str], timeout: float = 30) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.proc.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.seen.append(line)
-            if found := pattern.search(line):
-                return found
-        raise AssertionError(f"{pattern.pattern!r} not seen in:\n{''.join(self.seen)}")
-
-    def finish(self, timeout: float = 30) -> tuple[int, str]:
-        code = self.proc.wait(timeout)
-        time.sleep(0.1)
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return code, "".join(self.seen)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def refused(address: str) -> bool:

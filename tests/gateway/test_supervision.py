@@ -72,7 +72,7 @@ def test_kill_9_during_start_up_and_while_serving_leaves_nothing_behind(tmp_path
     rng = random.Random(11)
     cleanup_s = []
     for round_ in range(ROUNDS):
-        run = Run(env, tmp_path)
+        run = Run(tmp_path, env, environ={})
         if round_ % 2:
             http_at = run.ready()
             assert httpx.get(f"http://{http_at}/").status_code == 200
@@ -89,7 +89,7 @@ def test_kill_9_during_start_up_and_while_serving_leaves_nothing_behind(tmp_path
         cleanup_s.append(time.monotonic() - killed)
     print(f"{ROUNDS} kill -9 rounds; nothing left after at most {max(cleanup_s, default=0):.2f}s")
 
-    run = Run(env, tmp_path)
+    run = Run(tmp_path, env, environ={})
     http_at = run.ready()
     token = (tmp_path / "data" / "admin.pat").read_text().strip()
     answer = httpx.post(

@@ -30,13 +30,10 @@ SERVING = re.compile(r"REST and grpc-web on http://(\S+) ")
 def test_the_built_wheel_runs_passkeys_run_and_serve_from_any_folder(tmp_path: Path) -> None:
     # Built from a copy of what the wheel is made of, so that no build/ folder lands in the checkout.
     source = tmp_path / "source"
-    for part in ("src", "generated", "pyproject.toml", "README.md"):
-        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
-        copy(
-            ROOT / part,
-            source / part,
-            **({"ignore": shutil.ignore_patterns("__pycache__")} if copy is shutil.copytree else {}),
-        )
+    for part in ("src", "generated"):
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / part, source / part)
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, source],
         capture_output=True,
