@@ -162,6 +162,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "run":
             return gateway.run(settings)
         return workers.serve(settings)
+    except workers.DatabaseUnreachable as exc:  # the first worker's, as main() says its own
+        print(f"passkeys: cannot reach the database: {exc}", file=sys.stderr)
+        return 1
     except (OSError, gateway.GatewayError, workers.WorkerError) as exc:
         print(f"passkeys: cannot start: {exc}", file=sys.stderr)
         return 1

@@ -59,6 +59,10 @@ class WorkerError(RuntimeError):
     """A worker could not start, or workers keep dying."""
 
 
+class DatabaseUnreachable(WorkerError):
+    """The first worker could not reach the database to migrate it (the message says why)."""
+
+
 class Service(Protocol):
     port: int
     metrics_port: int | None
@@ -124,17 +128,28 @@ def _worker_main(settings: Settings, index: int, pipe: Connection, parent_pid: i
     # worker at once until it serves (nothing to finish yet), gracefully afterwards.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.setup(settings.log_level)
+    from sqlalchemy.exc import OperationalError
+
     from passkeys import server
     from passkeys.prepare import prepare_database
     from passkeys.store.db import Database
 
-    db = prepare_database(settings) if migrate else Database(settings.database_url)
+    # A failure to start is told to the parent, which says it once (no traceback per worker).
+    try:
+        db = prepare_database(settings) if migrate else Database(settings.database_url)
+    except OperationalError as exc:
+        pipe.send(("unreachable", str(exc.orig or exc).strip()))
+        os._exit(1)
     pipe.send("prepared")
     try:
         grpc_addr = pipe.recv()  # the port the parent reserved once the database was ready
     except EOFError:
         os._exit(1)
-    running = server.start(replace(settings, grpc_addr=grpc_addr), db, reuse_port=True)
+    try:
+        running = server.start(replace(settings, grpc_addr=grpc_addr), db, reuse_port=True)
+    except OSError as exc:
+        pipe.send(("failed", str(exc)))
+        os._exit(1)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("worker serving", extra={"worker": index, "grpc_addr": grpc_addr})
@@ -250,6 +265,10 @@ class WorkerPool:
             got = pipe.recv()
         except EOFError:  # it died in the moment: the next poll of the pool sees it
             got = None
+        if isinstance(got, tuple):
+            process.join(STOP_TIMEOUT_S)
+            kind, why = got
+            raise (DatabaseUnreachable if kind == "unreachable" else WorkerError)(why)
         if got != message:
             process.kill()
             process.join()
