@@ -75,7 +75,7 @@ class Settings:
     # android-safetynet: accept basicIntegrity alone (rooted devices) instead of ctsProfileMatch.
     safetynet_allow_basic_integrity: bool = False
     grpc_threads: int = 16
-    # Server processes sharing the gRPC port (SO_REUSEPORT); 1 serves in the starting process.
+    # Server processes sharing the gRPC port (SO_REUSEPORT); `serve` with 1 serves in the starting process.
     workers: int = field(default_factory=usable_cores)
     log_level: str = "INFO"
     # Seconds a personal access token's caller is reused without a database read (0: never).
