@@ -79,16 +79,19 @@ $(NODE_PEER_STAMP): bench/peers/node/package-lock.json
 	cd bench/peers/node && npm ci --no-audit --no-fund
 	touch $@
 
-# Python stubs for our protos, and the descriptor set Envoy's transcoder reads (with every
-# type the server puts in status details, google.rpc.ErrorInfo and zitadel.v1.ErrorDetail, so
-# REST error bodies can print them).
+# Python stubs for our protos, and the descriptor sets Envoy's transcoder reads (package data of
+# passkeys): the full one, with every type the server puts in status details (google.rpc.ErrorInfo
+# and zitadel.v1.ErrorDetail, so REST error bodies can print them), and one without REST bindings
+# for the Connect route.
 generate: setup
 	rm -rf generated && mkdir -p generated
 	$(PY) -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) \
 		--python_out=generated --pyi_out=generated --grpc_python_out=generated $(PROTOS)
 	$(PY) -m grpc_tools.protoc -I proto -I $(GOOGLEAPIS) --include_imports \
-		--descriptor_set_out=generated/descriptor.pb \
+		--descriptor_set_out=src/passkeys/descriptor.pb \
 		$(PROTOS) google/rpc/status.proto google/rpc/error_details.proto
+	$(PY) tools/grpc_path_descriptor.py src/passkeys/descriptor.pb src/passkeys/descriptor-grpc-paths.pb \
+		src/passkeys/rest-bindings.json
 
 # The page's script: JavaScript messages from our protos (protoc-gen-es), then one bundle with
 # Connect's grpc-web client (esbuild). Both outputs are committed: tests and `make run` need no npm.

@@ -38,6 +38,23 @@ def pinned(command: list[str], core: int | None) -> list[str]:
     return command if core is None else ["taskset", "--cpu-list", str(core), *command]
 
 
+def worker_pids(root: int) -> list[int]:
+    """The gRPC worker processes of `passkeys run` (pid `root`), which only supervises: even its
+    one worker is a child process (multiprocessing's spawn)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == root and b"spawn_main" in command:
+            found.append(int(entry))
+    return sorted(found)
+
+
 @dataclass
 class Sampler:
     """Every 50 ms: resident memory of a process and its descendants (Envoy left out), and the

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.processes import ROOT, bench_module, cores, pinned, service
+from bench.processes import ROOT, bench_module, cores, pinned, service, worker_pids
 from tests.support.databases import fresh_database
 
 OUT = Path(os.environ.get("BENCH_PROFILE_OUT", "bench/profile.md"))
@@ -273,7 +273,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="passkeys-profile-") as tmp_dir:
         tmp = Path(tmp_dir)
         with fresh_database("sqlite", tmp) as url, service(url, 1, tmp, core=server_core) as (proc, grpc_at, _, token):
-            pid = proc.pid
+            (pid,) = worker_pids(proc.pid)  # the one worker serves; its parent only supervises
             snaps: dict[str, Any] = {}
             profilers: list[subprocess.Popen[bytes]] = []
 

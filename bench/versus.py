@@ -17,7 +17,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.processes import PEER_KINDS, Sampler, cores, floor, peer, run_load, service, with_server_cpu
+from bench.processes import (
+    PEER_KINDS,
+    Sampler,
+    cores,
+    floor,
+    peer,
+    run_load,
+    service,
+    with_server_cpu,
+    worker_pids,
+)
 from tests.support.databases import fresh_database
 
 CONCURRENCY = 16
@@ -51,8 +61,9 @@ def _measure_row(row: str, tmp: Path, count: int, warm: int, floor_s: float) -> 
     else:
         with fresh_database(row, tmp) as url, service(url, 1, tmp, core=server_core) as (proc, grpc_at, _, token):
             sampler = Sampler(proc.pid).start()
-            # One worker serves in the main process; Envoy (its child) idles on gRPC calls.
-            plan = {"grpc": grpc_at, "token": token, "cpu_pids": [proc.pid], "cells": [_cell(count, "grpc", warm)]}
+            # The one worker (a child of the supervising process); Envoy idles on gRPC calls.
+            pids = [proc.pid, *worker_pids(proc.pid)]
+            plan = {"grpc": grpc_at, "token": token, "cpu_pids": pids, "cells": [_cell(count, "grpc", warm)]}
             results = run_load(plan, core=load_core, what=f"our service on {row}")
             sampler.stop.set()
     (cell,) = with_server_cpu(results, sampler)

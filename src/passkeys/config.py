@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from webauthn.helpers.cose import COSEAlgorithmIdentifier
-
-from passkeys.registration.attestation_policy import POLICIES as ATTESTATION_POLICIES
-from passkeys.registration.metadata import CERTIFICATION_LEVELS
+# The names below are registration's (attestation_policy.POLICIES, metadata.CERTIFICATION_LEVELS,
+# py_webauthn's COSEAlgorithmIdentifier), repeated so that reading settings loads no webauthn:
+# `passkeys run`'s supervising process reads them too. tests/unit/test_config.py checks they agree.
+ATTESTATION_POLICIES = ("none", "mds")
+CERTIFICATION_LEVELS = ("L1", "L1plus", "L2", "L2plus", "L3", "L3plus")
+SUPPORTED_ALGORITHMS = frozenset((-7, -8, -36, -37, -38, -39, -257, -258, -259, -65535, -48, -49, -50))
 
 # Offered and accepted by default: EdDSA, ES256, RS256 (ES384 registers but py_webauthn
 # cannot verify it at sign-in, so it is not offered).
@@ -75,7 +77,7 @@ class Settings:
     # android-safetynet: accept basicIntegrity alone (rooted devices) instead of ctsProfileMatch.
     safetynet_allow_basic_integrity: bool = False
     grpc_threads: int = 16
-    # Server processes sharing the gRPC port (SO_REUSEPORT); 1 serves in the starting process.
+    # Server processes sharing the gRPC port (SO_REUSEPORT); `serve` with 1 serves in the starting process.
     workers: int = field(default_factory=usable_cores)
     log_level: str = "INFO"
     # Seconds a personal access token's caller is reused without a database read (0: never).
@@ -150,11 +152,10 @@ def _bool(var: str, raw: str) -> bool:
 
 
 def _algorithms(var: str, raw: str) -> tuple[int, ...]:
-    known = {a.value for a in COSEAlgorithmIdentifier}
     algs: list[int] = []
     for item in raw.split(","):
         alg = _int(var, item.strip(), low=-65536, high=65535)
-        if alg not in known:
+        if alg not in SUPPORTED_ALGORITHMS:
             raise ConfigError(f"{var}: {alg} is not a COSE algorithm the verifier supports")
         algs.append(alg)
     if not algs:
@@ -257,6 +258,33 @@ def _jwt(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, st
         if not isinstance(keys, list) or not keys:
             raise ConfigError(f"PASSKEYS_JWKS_PATH: {jwks_path!r} holds no keys")
     return issuer, audience, jwks_path, jwks_url
+
+
+# Each PASSKEYS_* variable and the Settings field it sets, for `passkeys --help`
+# (tests/unit/test_config.py checks that every variable load_settings reads is here).
+ENV_FIELDS = {
+    f"PASSKEYS_{name.upper()}": name for name in Settings.__dataclass_fields__ if name not in ("attestation_roots",)
+} | {"PASSKEYS_ATTESTATION_ROOTS_DIR": "attestation_roots"}
+
+
+def settings_help() -> str:
+    """The settings with their defaults, one a line."""
+    defaults = Settings(workers=1)
+    lines = []
+    for var, name in sorted(ENV_FIELDS.items()):
+        value = getattr(defaults, name)
+        if name == "workers":
+            shown = "one per usable core"
+        elif value in (None, "", {}, ()):
+            shown = "(none)"
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        elif isinstance(value, tuple):
+            shown = ",".join(map(str, value))
+        else:
+            shown = str(value)
+        lines.append(f"  {var}={shown}")
+    return "\n".join(lines)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

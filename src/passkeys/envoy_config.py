@@ -9,32 +9,34 @@ truth for addresses, origins and limits; `envoy --mode validate` checks the resu
 from __future__ import annotations
 
 import base64
+import json
+import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
-
-from google.api import annotations_pb2
-from google.protobuf import descriptor_pb2
-from passkeysapi.v1 import passkey_details_pb2
-from zitadel.session.v2 import session_service_pb2
-from zitadel.user.v2 import user_service_pb2
-from zitadel.user.v2beta import user_service_pb2 as v2beta_pb2
 
 from passkeys import web
 from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_GRPC_REQUEST_BYTES, MAX_REQUEST_BYTES
 
-SERVICE = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+# Spelled out rather than read from the generated stubs: `passkeys run`'s supervising process
+# renders this config and loads no protobuf (a test checks them against the stubs).
+SERVICE = "zitadel.user.v2.UserService"
 # Every service the transcoder and the Connect route serve, and the REST path prefixes of their
 # google.api.http bindings.
 SERVICES = (
     SERVICE,
-    v2beta_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
-    passkey_details_pb2.DESCRIPTOR.services_by_name["PasskeyDetailsService"].full_name,
-    session_service_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
+    "zitadel.user.v2beta.UserService",
+    "passkeys.v1.PasskeyDetailsService",
+    "zitadel.session.v2.SessionService",
 )
 REST_PREFIXES = ("/v2/", "/v2beta/", "/passkeys/v1/")
-# `make generate` writes it next to the generated packages: generated/descriptor.pb.
-DESCRIPTOR_PATH = Path(user_service_pb2.__file__).resolve().parents[3] / "descriptor.pb"
+# Package data written by `make generate`: the descriptor set, and the same without REST
+# bindings (tools/grpc_path_descriptor.py) for the Connect route.
+DESCRIPTOR_PATH = Path(str(resources.files("passkeys") / "descriptor.pb"))
+GRPC_PATHS_DESCRIPTOR_PATH = DESCRIPTOR_PATH.with_name("descriptor-grpc-paths.pb")
+# Service -> [[HTTP method, path template], ...] of the REST bindings, also from `make generate`.
+REST_BINDINGS_PATH = DESCRIPTOR_PATH.with_name("rest-bindings.json")
 
 # Request bodies are buffered up to a limit (passkeys.limits), and a bigger one is refused with
 # 413 before it reaches the server.
@@ -175,15 +177,122 @@ end
 )
 
 
-def _grpc_path_descriptor(descriptor: Path) -> str:
+# Envoy's own answers (a body the transcoder cannot parse, an unknown path, a wrong method, a body
+# or headers over the limits, no upstream) as google.rpc.Status JSON, like the server's errors:
+# HTTP status -> gRPC code. Connect calls (Connect-Protocol-Version) keep Connect's error shape
+# (CONNECT_ERRORS) and gRPC calls their grpc-status.
+LOCAL_REPLY_CODES = {
+    400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 408: 4, 413: 8, 429: 8, 431: 8, 502: 14, 503: 14, 504: 4,
+}  # fmt: skip
+UNKNOWN_CODE = 2
+
+
+# Set on the Connect and gRPC routes (header_mutation, before any filter can answer), so that the
+# mappers leave their answers alone: the request's own content type cannot tell, the transcoder
+# rewrites a REST request's to application/grpc.
+ROUTE_MARK = "x-passkeys-route"
+
+
+def _mark_route(kind: str, *mutations: dict[str, Any]) -> dict[str, Any]:
+    mark = {"append": {"header": {"key": ROUTE_MARK, "value": kind}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}}
+    return {
+        "envoy.filters.http.header_mutation": _typed(
+            "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
+            mutations={"request_mutations": [*mutations, mark]},
+        )
+    }
+
+
+def _local_reply_config() -> dict[str, Any]:
+    def header_absent(name: str, **match: Any) -> dict[str, Any]:
+        header = {"name": name, **(match or {"present_match": True}), "invert_match": True}
+        return {"header_filter": {"header": header}}
+
+    def status(op: str, value: int) -> dict[str, Any]:
+        comparison = {"op": op, "value": {"default_value": value, "runtime_key": "passkeys.local_reply"}}
+        return {"status_code_filter": {"comparison": comparison}}
+
+    def mapper(match: dict[str, Any], code: int) -> dict[str, Any]:
+        filters = [match, header_absent("connect-protocol-version"), header_absent(ROUTE_MARK)]
+        body = {"json_format": {"code": code, "message": "%LOCAL_REPLY_BODY%", "details": []}}
+        return {"filter": {"and_filter": {"filters": filters}}, "body_format_override": body}
+
+    mappers = [mapper(status("EQ", http), code) for http, code in LOCAL_REPLY_CODES.items()]
+    return {"mappers": [*mappers, mapper(status("GE", 400), UNKNOWN_CODE)]}
+
+
+# One JSON line per request Envoy answers or forwards, on its stderr beside its own log lines
+# (gateway.py forwards both into the service's log). The path without its query string (a
+# registration link's code travels there); no header that carries a token.
+ACCESS_LOG_FORMAT = {
+    "ts": "%START_TIME(%Y-%m-%dT%H:%M:%S.%3fZ)%",
+    "level": "INFO",
+    "logger": "envoy.access",
+    "msg": "access",
+    "method": "%REQ(:METHOD)%",
+    "path": "%PATH(NQ:ORIG_OR_PATH)%",
+    "protocol": "%PROTOCOL%",
+    "status": "%RESPONSE_CODE%",
+    "grpc_status": "%GRPC_STATUS_NUMBER%",
+    "details": "%RESPONSE_CODE_DETAILS%",
+    "flags": "%RESPONSE_FLAGS%",
+    "bytes_in": "%BYTES_RECEIVED%",
+    "bytes_out": "%BYTES_SENT%",
+    "duration_ms": "%DURATION%",
+    "upstream": "%UPSTREAM_HOST%",
+    "user_agent": "%REQ(USER-AGENT)%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+}
+
+
+def _access_log() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "envoy.access_loggers.stderr",
+            "typed_config": _typed(
+                "envoy.extensions.access_loggers.stream.v3.StderrAccessLog",
+                log_format={"json_format": ACCESS_LOG_FORMAT},
+            ),
+        }
+    ]
+
+
+def _template_regex(template: str) -> str:
+    """A REST path template (/v2/users/{user_id}/passkeys) as an RE2 regex of the paths it maps."""
+    parts = re.split(r"\{[^}]*\}", template)
+    return "[^/]+".join(re.escape(part) for part in parts)
+
+
+def _rest_routes(to_grpc: dict[str, Any], no_transcoding: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each REST path template, most specific first: its methods go on to the transcoder, any other
+    gets 405 with an Allow header (the transcoder would call it an unknown path). A path's methods
+    are those of every template that maps it (GET and POST for /v2/users/human)."""
+    every = json.loads(REST_BINDINGS_PATH.read_text())
+    bindings = [binding for service in SERVICES for binding in every.get(service, [])]
+    regexes = {template: _template_regex(template) for _, template in bindings}
+    routes = []
+    for template in sorted(regexes, key=lambda t: (t.count("{"), -len(t))):
+        sample = re.sub(r"\{[^}]*\}", "x", template)
+        allowed = sorted({m for m, t in bindings if re.fullmatch(regexes[t], sample)})
+        path = {"safe_regex": {"regex": regexes[template]}}
+        methods = {"name": ":method", "string_match": {"safe_regex": {"regex": "|".join([*allowed, "OPTIONS"])}}}
+        allow = {"header": {"key": "allow", "value": ", ".join(allowed)}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+        routes += [
+            {"match": {**path, "headers": [methods]}, "route": to_grpc},
+            {
+                "match": path,
+                "direct_response": {"status": 405, "body": {"inline_string": f"{template} takes {', '.join(allowed)}"}},
+                "response_headers_to_add": [allow],
+                "typed_per_filter_config": no_transcoding,
+            },
+        ]
+    return routes
+
+
+def _grpc_path_descriptor() -> str:
     """The descriptor set without REST bindings, base64: on the Connect route the transcoder maps
     each method's gRPC path only (auto_mapping: POST /<service>/<method>, body "*")."""
-    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes())
-    for file in files.file:
-        for service in file.service:
-            for method in service.method:
-                method.options.ClearExtension(annotations_pb2.http)
-    return base64.b64encode(files.SerializeToString(deterministic=True)).decode()
+    return base64.b64encode(GRPC_PATHS_DESCRIPTOR_PATH.read_bytes()).decode()
 
 
 @dataclass(frozen=True)
@@ -243,12 +352,12 @@ def _transcoder(descriptor: Path) -> dict[str, Any]:
     )
 
 
-def _connect_transcoder(descriptor: Path) -> dict[str, Any]:
+def _connect_transcoder() -> dict[str, Any]:
     """Per route, for Connect's JSON calls: the gRPC paths only, and errors left as gRPC status for
     the bridge to turn into Connect's error body."""
     return _typed(
         TRANSCODER,
-        proto_descriptor_bin=_grpc_path_descriptor(descriptor),
+        proto_descriptor_bin=_grpc_path_descriptor(),
         services=list(SERVICES),
         auto_mapping=True,
         convert_grpc_status=False,
@@ -279,17 +388,13 @@ def _connect_route(service: str, to_grpc: dict[str, Any], transcoder: dict[str, 
         # gRPC's own header, meaningless to a Connect client.
         "response_headers_to_remove": ["grpc-accept-encoding"],
         "typed_per_filter_config": {
-            "envoy.filters.http.header_mutation": _typed(
-                "envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
-                mutations={
-                    "request_mutations": [
-                        {
-                            "append": {
-                                "header": {"key": "connect-protocol-version", "value": "1"},
-                                "append_action": "ADD_IF_ABSENT",
-                            }
-                        }
-                    ]
+            **_mark_route(
+                "connect",
+                {
+                    "append": {
+                        "header": {"key": "connect-protocol-version", "value": "1"},
+                        "append_action": "ADD_IF_ABSENT",
+                    }
                 },
             ),
             CONNECT_ERRORS: _lua_on_route(_CONNECT_ERRORS),
@@ -314,11 +419,13 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
         BUFFER: _typed(
             "envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
             buffer={"max_request_bytes": MAX_GRPC_REQUEST_BYTES},
-        )
+        ),
+        **_mark_route("grpc"),
     }
     grpc = [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}]
-    connect_transcoder = _connect_transcoder(descriptor)  # one descriptor copy, shared by the routes
+    connect_transcoder = _connect_transcoder()  # one descriptor copy, shared by the routes
     return [
+        *_rest_routes(to_grpc, no_transcoding),
         # REST: the transcoder maps /v2/... to a gRPC method (and the route is matched again).
         *({"match": {"prefix": prefix}, "route": to_grpc} for prefix in REST_PREFIXES),
         # Connect at the gRPC paths: JSON or binary, with or without Connect-Protocol-Version
@@ -335,7 +442,8 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
             "match": {"prefix": "/grpc.reflection.", "headers": grpc},
             "route": to_grpc,
             "typed_per_filter_config": {
-                BUFFER: _typed("envoy.extensions.filters.http.buffer.v3.BufferPerRoute", disabled=True)
+                BUFFER: _typed("envoy.extensions.filters.http.buffer.v3.BufferPerRoute", disabled=True),
+                **_mark_route("grpc"),
             },
         },
         # Other gRPC services (health), by content type (grpc-web still says grpc-web here).
@@ -345,7 +453,7 @@ def _routes(descriptor: Path) -> list[dict[str, Any]]:
         # Everything else.
         {
             "match": {"prefix": "/"},
-            "direct_response": {"status": 404, "body": {"inline_string": "not found\n"}},
+            "direct_response": {"status": 404, "body": {"inline_string": "not found"}},
             "typed_per_filter_config": no_transcoding,
         },
     ]
@@ -446,6 +554,8 @@ def render(
         request_headers_timeout="10s",
         request_timeout="60s",
         stream_idle_timeout="20s",
+        local_reply_config=_local_reply_config(),
+        access_log=_access_log(),
         route_config={
             "name": "passkeys",
             # Envoy's default (4 KiB) is too small for the page's script bundle.

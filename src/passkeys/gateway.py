@@ -6,12 +6,12 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from passkeys import envoy_config
+from passkeys import envoy_config, lifeline
 from passkeys.config import Settings
 from passkeys.envoy_config import Address
+from passkeys.runfolders import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +146,11 @@ def envoy(
     binary = find_envoy(envoy_bin)
     if not envoy_config.DESCRIPTOR_PATH.is_file():
         raise GatewayError(f"{envoy_config.DESCRIPTOR_PATH} is missing: run `make generate`")
-    with tempfile.TemporaryDirectory(prefix="passkeys-envoy-") as workdir:
-        config_path = Path(workdir) / "envoy.json"
-        # TemporaryDirectory is mode 0700: only this user can reach the socket inside.
-        admin_socket = Path(workdir) / "admin.sock"
+    folder = RunFolder("passkeys-envoy-")
+    try:
+        config_path = folder.path / "envoy.json"
+        # The run folder is mode 0700: only this user can reach the socket inside.
+        admin_socket = folder.path / "admin.sock"
         config = envoy_config.render(listen=listen, upstream=upstream, origins=origins, admin_socket=admin_socket)
         config_path.write_text(json.dumps(config, indent=1))
         command = [
@@ -161,8 +163,17 @@ def envoy(
             "info" if log_level == "DEBUG" else "warning",
             "--log-format",
             LOG_FORMAT,
+            # Access lines reach the log within a quarter second (Envoy's default: 10 s).
+            "--file-flush-interval-msec",
+            "250",
         ]
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Through the launcher, so that Envoy dies with this process even on kill -9.
+        process = subprocess.Popen(
+            lifeline.launcher(os.getpid(), command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         tail: deque[str] = deque(maxlen=5)
         assert process.stderr is not None
         threading.Thread(target=_forward_stderr, args=(process.stderr, tail), daemon=True).start()
@@ -177,11 +188,21 @@ def envoy(
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+    finally:
+        folder.remove()
+
+
+def page_url(http_addr: Address) -> str:
+    """Where a person opens the page: WebAuthn needs a domain (localhost), not a loopback IP."""
+    local = http_addr.host in ("", "0.0.0.0", "::", "::1") or http_addr.host.startswith("127.")
+    return f"http://{'localhost' if local else http_addr.host}:{http_addr.port}/"
 
 
 def run(settings: Settings) -> int:
-    """Serve gRPC and Envoy until SIGINT/SIGTERM (exit 0) or until Envoy stops on its own (exit 1)."""
-    # The database (and, in the serving processes, the gRPC stubs) only when actually running.
+    """Serve gRPC and Envoy until SIGINT/SIGTERM (exit 0) or until Envoy stops on its own (exit 1).
+
+    This process only supervises (it loads no gRPC, protobuf, SQLAlchemy or webauthn): even one
+    worker is a child process, and the first worker migrates the database."""
     from passkeys import workers
 
     grpc_listen = resolve(settings.grpc_addr)
@@ -189,7 +210,15 @@ def run(settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    running = workers.start(settings)
+    token = Path(settings.admin_pat_path)
+    token_existed = token.exists()
+    running = workers.WorkerPool(settings)
+    try:
+        running.wait_ready(stop)
+    except workers.WorkerError:
+        if stop.is_set():
+            return 0
+        raise
     grpc_at = Address(grpc_listen.host, running.port)
     code = 0
     try:
@@ -206,15 +235,22 @@ def run(settings: Settings) -> int:
                 extra={
                     "grpc_addr": f"{grpc_at.host}:{grpc_at.port}",
                     "http_addr": http_at,
+                    "page_url": page_url(Address(http_listen.host, proxy.port)),
                     "envoy_admin": str(proxy.admin_socket),
                     **workers.metrics_at(settings, running),
                     "rp_id": settings.rp_id,
                     "workers": settings.workers,
                 },
             )
+            if not token.exists():
+                made = "absent: the database's first admin was made earlier; passkeys create-token makes another"
+            else:
+                made = "written by an earlier start" if token_existed else "created by this start"
             print(
                 f"passkeys: gRPC on {grpc_at.host}:{grpc_at.port}; REST and grpc-web on http://{http_at}"
-                " (Ctrl-C stops both)",
+                " (Ctrl-C stops both)\n"
+                f"passkeys: the enrolment page: {page_url(Address(http_listen.host, proxy.port))}\n"
+                f"passkeys: the admin token: {token.resolve()} ({made})",
                 file=sys.stderr,
                 flush=True,
             )

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Coroutine
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
@@ -34,6 +34,7 @@ from passkeys.api.servicer_v2beta import UserServiceV2Beta
 from passkeys.api.session_servicer import SessionService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
+from passkeys.commands import expiry
 from passkeys.commands.sessions import SessionCommands
 from passkeys.config import Settings
 from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_REQUEST_BYTES
@@ -93,14 +94,26 @@ class RunningServer:
     loop: _Loop
     pool: futures.ThreadPoolExecutor
     guard: rapid_reset.Guard
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def stop(self, grace: float | None = SHUTDOWN_GRACE_S) -> None:
+        self.stopping.set()
         self.health.enter_graceful_shutdown()
         self.guard.stop()
         self.loop.run(self.server.stop(grace))
         self.loop.close()
         self.pool.shutdown(wait=True)
         self.db.dispose()
+
+
+def _sweep_expired(running: RunningServer, challenge_ttl_s: int) -> None:
+    """Every expiry.SWEEP_INTERVAL_S until the server stops: never-verified passkeys removed."""
+    while not running.stopping.wait(expiry.SWEEP_INTERVAL_S):
+        try:
+            if removed := expiry.remove_expired(running.db, challenge_ttl_s=challenge_ttl_s):
+                log.info("expired passkeys removed", extra={"count": removed})
+        except Exception:  # the database may be down for a while: the next sweep tries again
+            log.warning("sweep of expired passkeys failed", exc_info=True)
 
 
 def jwt_verifier(settings: Settings) -> JwtVerifier | None:
@@ -161,4 +174,8 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     guard = rapid_reset.Guard(port)
-    return RunningServer(server=server, port=port, db=db, health=health_servicer, loop=loop, pool=pool, guard=guard)
+    running = RunningServer(server=server, port=port, db=db, health=health_servicer, loop=loop, pool=pool, guard=guard)
+    threading.Thread(
+        target=_sweep_expired, args=(running, settings.challenge_ttl_s), daemon=True, name="expiry"
+    ).start()
+    return running

@@ -1,15 +1,23 @@
 """`PASSKEYS_WORKERS` server processes on one gRPC port, so that throughput scales with cores.
 
-One worker serves in the starting process. More: the parent migrates and bootstraps once (the
-admin token is written once), checks that the port is free, reserves it and resolves port 0
-to one concrete port, then spawns the workers, each serving on that port with SO_REUSEPORT
-(the kernel spreads connections over them). SIGTERM/SIGINT to the parent stops every worker
-gracefully. A worker that dies is logged and restarted; if workers keep dying
-(RESTART_LIMIT deaths within RESTART_WINDOW_S) or a new one cannot start, the whole service
+`passkeys serve` with one worker serves in the starting process. Otherwise (and always under
+`passkeys run`) the starting process only supervises: it loads no gRPC, protobuf, SQLAlchemy or
+webauthn. It checks that the port is free, reserves it and resolves port 0 to one concrete port,
+and spawns the workers, each serving on that port with SO_REUSEPORT (the kernel spreads
+connections over them). The first worker migrates and bootstraps the database (the admin token is
+written once) before the port is reserved and before the others start. SIGTERM/SIGINT to the
+parent stops every worker gracefully. A worker that dies is logged and restarted; if workers keep
+dying (RESTART_LIMIT deaths within RESTART_WINDOW_S) or a new one cannot start, the whole service
 stops with status 1 rather than serve on with fewer processes than configured.
 
+No worker outlives its parent, however the parent dies: each sets PR_SET_PDEATHSIG first thing
+(lifeline.py) and watches its pipe to the parent, which only the parent's death closes. A worker
+talks to its parent over that pipe during start-up ("prepared", then its address, then "ready"),
+and the parent waits with a timeout, watching the worker and its own stop request.
+
 Prometheus metrics (PASSKEYS_METRICS_ADDR) are served by the process that owns the service:
-the single worker itself, or the parent, summing its workers' metrics (api/metrics.py).
+the single worker itself, or the parent, summing its workers' metrics (api/metrics.py) from a
+run folder (runfolders.py) that is removed at exit, or at the next start after a kill -9.
 """
 
 from __future__ import annotations
@@ -17,25 +25,22 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as EventType
 from typing import Protocol
 
-from passkeys import logs
+from passkeys import lifeline, logs
 from passkeys.api import metrics
 from passkeys.config import Settings
-from passkeys.prepare import prepare_database
-from passkeys.store.db import Database
+from passkeys.runfolders import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +52,15 @@ RESTART_WINDOW_S = 60.0
 GRACE_S = 10
 # A worker gets the server's grace period to finish its calls, and a little more to exit.
 STOP_TIMEOUT_S = GRACE_S + 5
+METRICS_PREFIX = "passkeys-metrics-"
 
 
 class WorkerError(RuntimeError):
     """A worker could not start, or workers keep dying."""
+
+
+class DatabaseUnreachable(WorkerError):
+    """The first worker could not reach the database to migrate it (the message says why)."""
 
 
 class Service(Protocol):
@@ -112,20 +122,47 @@ def reserve_port(addr: str) -> tuple[socket.socket, int]:
     return holder, port
 
 
-def _worker_main(settings: Settings, index: int, ready: EventType, parent_pid: int) -> None:
-    from passkeys import server
-
+def _worker_main(settings: Settings, index: int, pipe: Connection, parent_pid: int, migrate: bool) -> None:
+    lifeline.die_with_parent(parent_pid)
+    # Ctrl-C reaches the whole process group: the parent decides and sends SIGTERM, which ends a
+    # worker at once until it serves (nothing to finish yet), gracefully afterwards.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.setup(settings.log_level)
+    from sqlalchemy.exc import OperationalError
+
+    from passkeys import server
+    from passkeys.prepare import prepare_database
+    from passkeys.store.db import Database
+
+    # A failure to start is told to the parent, which says it once (no traceback per worker).
+    try:
+        db = prepare_database(settings) if migrate else Database(settings.database_url)
+    except OperationalError as exc:
+        pipe.send(("unreachable", str(exc.orig or exc).strip()))
+        os._exit(1)
+    pipe.send("prepared")
+    try:
+        grpc_addr = pipe.recv()  # the port the parent reserved once the database was ready
+    except EOFError:
+        os._exit(1)
+    try:
+        running = server.start(replace(settings, grpc_addr=grpc_addr), db, reuse_port=True)
+    except OSError as exc:
+        pipe.send(("failed", str(exc)))
+        os._exit(1)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # Ctrl-C reaches the whole process group: the parent decides and sends SIGTERM.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    running = server.start(settings, Database(settings.database_url), reuse_port=True)
-    log.info("worker serving", extra={"worker": index, "grpc_addr": settings.grpc_addr})
-    ready.set()
-    # An orphaned worker (the parent was killed) stops too.
-    while not stop.wait(1.0) and os.getppid() == parent_pid:
-        pass
+    log.info("worker serving", extra={"worker": index, "grpc_addr": grpc_addr})
+    pipe.send("ready")
+
+    def watch_parent() -> None:
+        # The parent never writes again: the pipe ends (EOF) only when the parent is gone.
+        with suppress(EOFError, OSError):
+            pipe.recv()
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True, name="lifeline").start()
+    stop.wait()
     running.stop()
 
 
@@ -149,47 +186,93 @@ def _metrics_files(folder: str | None) -> Iterator[None]:
 
 
 class WorkerPool:
+    """Spawns the first worker (which migrates) at once; `wait_ready` completes the start."""
+
     def __init__(self, settings: Settings) -> None:
-        self._holder, self.port = reserve_port(settings.grpc_addr)
-        host = settings.grpc_addr.rpartition(":")[0]
-        self.settings = replace(settings, grpc_addr=f"{host}:{self.port}")
+        self.settings = settings
         self._context = multiprocessing.get_context("spawn")
         self._deaths: deque[float] = deque()
         self.workers: list[BaseProcess] = []
+        self._pipes: list[Connection] = []
+        self._holder: socket.socket | None = None
+        self.port = 0
         self.metrics_port: int | None = None
-        self._metrics_dir: str | None = None
+        self._metrics_dir: RunFolder | None = None
         try:
             if settings.metrics_addr:
                 self._serve_metrics(settings.metrics_addr)
-            for index in range(settings.workers):
-                self.workers.append(self._spawn(index))
+            self._spawn(0, migrate=True)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_ready(self, stop: threading.Event | None = None) -> None:
+        """Until every worker serves. WorkerError if one does not start in time, or on `stop`."""
+        try:
+            self._wait_for(0, "prepared", stop)
+            self._holder, self.port = reserve_port(self.settings.grpc_addr)
+            host = self.settings.grpc_addr.rpartition(":")[0]
+            self.settings = replace(self.settings, grpc_addr=f"{host}:{self.port}")
+            self._pipes[0].send(self.settings.grpc_addr)
+            self._wait_for(0, "ready", stop)
+            for index in range(1, self.settings.workers):
+                self._start(index, stop)
         except BaseException:
             self.stop()
             raise
 
     def _serve_metrics(self, addr: str) -> None:
-        self._metrics_dir = tempfile.mkdtemp(prefix="passkeys-metrics-")
+        self._metrics_dir = RunFolder(METRICS_PREFIX)
         try:
-            self.metrics_port = metrics.start_metrics_http(addr, self._metrics_dir)
+            self.metrics_port = metrics.start_metrics_http(addr, str(self._metrics_dir.path))
         except OSError as exc:
             raise OSError(f"cannot serve metrics on {addr}: {exc.strerror or exc}") from None
 
-    def _spawn(self, index: int) -> BaseProcess:
-        ready = self._context.Event()
+    def _spawn(self, index: int, *, migrate: bool = False) -> None:
+        ours, theirs = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(self.settings, index, ready, os.getpid()),
+            args=(self.settings, index, theirs, os.getpid(), migrate),
             name=f"passkeys-worker-{index}",
         )
-        with _metrics_files(self._metrics_dir):
+        with _metrics_files(None if self._metrics_dir is None else str(self._metrics_dir.path)):
             process.start()
+        theirs.close()
+        if index < len(self.workers):
+            self._pipes[index].close()
+            self.workers[index], self._pipes[index] = process, ours
+        else:
+            self.workers.append(process)
+            self._pipes.append(ours)
+
+    def _start(self, index: int, stop: threading.Event | None = None) -> None:
+        self._spawn(index)
+        self._wait_for(index, "prepared", stop)
+        self._pipes[index].send(self.settings.grpc_addr)
+        self._wait_for(index, "ready", stop)
+
+    def _wait_for(self, index: int, message: str, stop: threading.Event | None) -> None:
+        process, pipe = self.workers[index], self._pipes[index]
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while not ready.wait(0.05):
+        while not pipe.poll(0.05):
+            if stop is not None and stop.is_set():
+                raise WorkerError("stopped while starting")
             if process.exitcode is not None or time.monotonic() > deadline:
                 process.kill()
                 process.join()
                 raise WorkerError(f"worker {index} did not start (exit code {process.exitcode})")
-        return process
+        try:
+            got = pipe.recv()
+        except EOFError:  # it died in the moment: the next poll of the pool sees it
+            got = None
+        if isinstance(got, tuple):
+            process.join(STOP_TIMEOUT_S)
+            kind, why = got
+            raise (DatabaseUnreachable if kind == "unreachable" else WorkerError)(why)
+        if got != message:
+            process.kill()
+            process.join()
+            raise WorkerError(f"worker {index} did not start (exit code {process.exitcode})")
 
     @property
     def pids(self) -> list[int]:
@@ -201,7 +284,7 @@ class WorkerPool:
                 continue
             log.error("worker died", extra={"worker": index, "worker_pid": process.pid, "exit_code": process.exitcode})
             if self._metrics_dir is not None and process.pid is not None:
-                metrics.mark_process_dead(process.pid, self._metrics_dir)
+                metrics.mark_process_dead(process.pid, str(self._metrics_dir.path))
             now = time.monotonic()
             self._deaths.append(now)
             while self._deaths and self._deaths[0] < now - RESTART_WINDOW_S:
@@ -209,7 +292,7 @@ class WorkerPool:
             if len(self._deaths) > RESTART_LIMIT:
                 return f"{len(self._deaths)} workers died within {RESTART_WINDOW_S:.0f}s"
             try:
-                self.workers[index] = self._spawn(index)
+                self._start(index)
             except WorkerError as exc:
                 return str(exc)
             log.info("worker restarted", extra={"worker": index, "worker_pid": self.workers[index].pid})
@@ -224,16 +307,21 @@ class WorkerPool:
             if process.exitcode is None:
                 process.kill()
                 process.join()
-        self._holder.close()
+        for pipe in self._pipes:
+            pipe.close()
+        if self._holder is not None:
+            self._holder.close()
         if self._metrics_dir is not None:
-            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+            self._metrics_dir.remove()
 
 
 def start(settings: Settings) -> Service:
+    """Serving when it returns: in this process with one worker, else a ready WorkerPool."""
     if settings.workers == 1:
         return InProcess(settings)
-    prepare_database(settings).dispose()
-    return WorkerPool(settings)
+    pool = WorkerPool(settings)
+    pool.wait_ready()
+    return pool
 
 
 def metrics_at(settings: Settings, service: Service) -> dict[str, str]:

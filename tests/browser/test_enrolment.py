@@ -301,7 +301,9 @@ def test_a_registration_link_enrols_one_passkey_with_its_code_alone(context: Bro
     (stored,) = passkey_rows(site.database_url)
     assert (stored["user_id"], stored["state"], stored["name"]) == (user_id, 2, "Phone")
 
-    page.open(link).add_passkey("Phone again")
+    # Opened again: the page says at once that the link is spent, and offers no form.
+    page.open(link)
 
     expect(page.error).to_have_text("This registration link has been used already. Please ask for a new one.")
+    expect(page.page.get_by_role("button", name="Add a passkey")).to_be_hidden()
     assert len(passkey_rows(site.database_url)) == 1

@@ -117,9 +117,31 @@ def test_the_connect_route_maps_the_grpc_paths_only() -> None:
     routes = default_config(Settings())["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
         "typed_config"
     ]["route_config"]["virtual_hosts"][0]["routes"]
-    connect = next(r for r in routes if "safe_regex" in str(r["match"].get("headers", "")))
+    connect = next(r for r in routes if r["match"].get("prefix") and "safe_regex" in str(r["match"].get("headers", "")))
     transcoder = connect["typed_per_filter_config"]["envoy.filters.http.grpc_json_transcoder"]
     assert transcoder["auto_mapping"] and not transcoder["convert_grpc_status"]
     files = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode(transcoder["proto_descriptor_bin"])).file
     methods = [m for f in files for s in f.service for m in s.method]
     assert methods and not any(m.options.HasExtension(annotations_pb2.http) for m in methods)
+
+
+def test_the_packaged_grpc_path_descriptor_is_the_stripped_descriptor() -> None:
+    """`make generate` wrote both; the supervising process reads them without protobuf."""
+    import importlib.util
+
+    from passkeysapi.v1 import passkey_details_pb2
+    from zitadel.session.v2 import session_service_pb2
+    from zitadel.user.v2 import user_service_pb2
+    from zitadel.user.v2beta import user_service_pb2 as v2beta_pb2
+
+    spec = importlib.util.spec_from_file_location("strip", Path(__file__).parents[2] / "tools/grpc_path_descriptor.py")
+    assert spec is not None and spec.loader is not None
+    strip = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(strip)
+    stripped = strip.strip(envoy_config.DESCRIPTOR_PATH.read_bytes())
+    assert envoy_config.GRPC_PATHS_DESCRIPTOR_PATH.read_bytes() == stripped
+    assert user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name == envoy_config.SERVICE
+    stubs = (user_service_pb2, v2beta_pb2, passkey_details_pb2, session_service_pb2)
+    assert tuple(service.full_name for m in stubs for service in m.DESCRIPTOR.services_by_name.values()) == (
+        envoy_config.SERVICES
+    )

@@ -1,6 +1,7 @@
 """GetUserByID against the real server and through the real Envoy (SQLite and PostgreSQL): the
 human as AddHumanUser stored it, over gRPC and REST (GET /v2/users/{user_id}), the REST answer
-parsed strictly with upstream's descriptors; NOT_FOUND and UNAUTHENTICATED with nothing else."""
+parsed strictly with upstream's descriptors; NOT_FOUND and UNAUTHENTICATED with nothing else;
+a registration code reads its own user until it is spent (then CODE_USED)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.support import upstream
 from tests.support.gateway import Gateway
+from tests.support.signin import error_info
 
 PROFILE = {
     "given_name": "Ada",
@@ -73,3 +75,23 @@ def test_get_user_by_id_refuses(gw: Gateway, user_id: str | None, token: str | N
             grpc.StatusCode.UNAUTHENTICATED: 401,
         }[code]
     )
+
+
+def test_a_registration_code_reads_its_user_until_it_is_spent(gw: Gateway) -> None:
+    user_id = gw.grpc.add_user()
+    code = gw.grpc.stub.CreatePasskeyRegistrationLink(
+        pb.CreatePasskeyRegistrationLinkRequest(user_id=user_id, return_code={})
+    ).code
+    as_code = (("authorization", f"Bearer {code.id}:{code.code}"),)
+    anyone = gw.grpc.stub_for(None)
+    assert anyone.GetUserByID(pb.GetUserByIDRequest(user_id=user_id), metadata=as_code).user.user_id == user_id
+    other = gw.grpc.add_user()
+    with pytest.raises(grpc.RpcError) as denied:
+        anyone.GetUserByID(pb.GetUserByIDRequest(user_id=other), metadata=as_code)
+    assert denied.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    anyone.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id, code=code))
+    with pytest.raises(grpc.RpcError) as spent:
+        anyone.GetUserByID(pb.GetUserByIDRequest(user_id=user_id), metadata=as_code)
+    assert spent.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert "already used" in (spent.value.details() or "")
+    assert error_info(spent.value).reason == "CODE_USED"

@@ -236,15 +236,16 @@ def test_envoy_refuses_malformed_json_unknown_paths_and_parameters_without_calli
 
     malformed = gw.http.post("/v2/users/human", content=b'{"profile": {', headers={"content-type": "application/json"})
     assert malformed.status_code == 400
-    assert malformed.headers["content-type"] == "text/plain"
+    assert malformed.headers["content-type"] == "application/json"  # a google.rpc.Status
+    assert malformed.json()["code"] == 3
     not_an_object = gw.http.post(f"/v2/users/{user_id}/passkeys", content=b"[1, 2]")
     assert not_an_object.status_code == 400
     wrong_type = gw.rest("POST", f"/v2/users/{user_id}/passkeys", {"authenticator": "SOMETHING_ELSE"})
     assert wrong_type.status_code == 400
 
     assert gw.rest("POST", "/v2/users/unknown/thing/here", {}).status_code == 404
-    assert gw.rest("GET", f"/v2/users/{user_id}/passkeys").status_code == 404
-    # GET /v2/users/{user_id} is upstream's GetUserByID: "human" is no user here.
+    assert gw.rest("GET", f"/v2/users/{user_id}/passkeys").status_code == 405  # a known path
+    # GET /v2/users/{user_id} is upstream's GetUserByID: no user "human" here.
     assert gw.rest("GET", "/v2/users/human").status_code == 404
     assert gw.rest("POST", "/v1/users/human", HUMAN).status_code == 404
     assert gw.rest("POST", "/").status_code == 404  # GET / is the enrolment page

@@ -4,15 +4,9 @@ each listens, both stopped on Ctrl-C, and a failure of either reported with a no
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import grpc
@@ -23,61 +17,13 @@ from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from passkeys.gateway import admin_request
 from tests.support.gateway import HEADERS
+from tests.support.run import READY, Run
 
-READY = re.compile(r"gRPC on (\S+); REST and grpc-web on http://(\S+) ")
 LOOPBACK_PORTS = {
     "PASSKEYS_GRPC_ADDR": "127.0.0.1:0",
     "PASSKEYS_HTTP_ADDR": "127.0.0.1:0",
     "PASSKEYS_METRICS_ADDR": "127.0.0.1:0",
 }
-
-
-class Run:
-    """A `passkeys run` child process whose stderr is read line by line as it comes."""
-
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "passkeys", "run"],
-            env={**os.environ, **env},
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line)
-
-    def wait_for(self, pattern: re.Pattern[str], timeout: float = 30) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.proc.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.seen.append(line)
-            if found := pattern.search(line):
-                return found
-        raise AssertionError(f"{pattern.pattern!r} not seen in:\n{''.join(self.seen)}")
-
-    def finish(self, timeout: float = 30) -> tuple[int, str]:
-        code = self.proc.wait(timeout)
-        time.sleep(0.1)
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return code, "".join(self.seen)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def refused(address: str) -> bool:
@@ -96,7 +42,12 @@ def test_run_serves_rest_grpc_web_and_grpc_then_stops_both_on_ctrl_c(tmp_path: P
         serving = json.loads(next(line for line in run.seen if '"msg": "serving"' in line))
         assert (serving["grpc_addr"], serving["http_addr"]) == (grpc_addr, http_addr)
 
-        # The first start wrote the admin's token where a new user finds it.
+        # The page's working address (WebAuthn needs localhost, not 127.0.0.1), and the admin
+        # token that this first start wrote, where a new user finds it.
+        http_port = http_addr.rpartition(":")[2]
+        run.wait_for(re.compile(re.escape(f"passkeys: the enrolment page: http://localhost:{http_port}/")))
+        where = run.wait_for(re.compile(r"passkeys: the admin token: (\S+) \((.*)\)"))
+        assert where.groups() == (str(tmp_path / "data" / "admin.pat"), "created by this start")
         token = (tmp_path / "data" / "admin.pat").read_text().strip()
         auth = {"authorization": f"Bearer {token}"}
         added = httpx.post(
@@ -186,3 +137,15 @@ def test_when_envoy_stops_on_its_own_the_service_stops_and_says_so(tmp_path: Pat
     assert code == 1
     assert '"msg": "envoy stopped on its own"' in err
     assert refused(grpc_addr)
+
+
+def test_a_second_start_says_the_admin_token_is_an_earlier_starts(tmp_path: Path) -> None:
+    for made in ("created by this start", "written by an earlier start"):
+        run = Run(tmp_path, LOOPBACK_PORTS)
+        try:
+            run.wait_for(READY)
+            assert run.wait_for(re.compile(r"passkeys: the admin token: \S+ \((.*)\)")).group(1) == made
+            run.proc.send_signal(signal.SIGINT)
+            assert run.finish()[0] == 0
+        finally:
+            run.kill()

@@ -29,7 +29,7 @@ def test_the_page_loads_its_script_and_style_from_its_own_origin(gw: Gateway) ->
 def test_other_methods_and_paths_are_not_found(gw: Gateway, method: str, path: str) -> None:
     response = gw.http.request(method, path)
     assert response.status_code == 404
-    assert response.text == "not found\n"
+    assert response.json() == {"code": 5, "message": "not found", "details": []}
 
 
 def test_head_answers_like_get_without_a_body(gw: Gateway) -> None:

@@ -31,6 +31,8 @@ class Serve:
     """`passkeys serve` as a child process; its JSON log lines are collected as they come."""
 
     def __init__(self, cwd: Path, **env: str) -> None:
+        # Its run folders (metrics) in the test's own folder, never in the machine's /tmp.
+        (cwd / "tmp").mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "passkeys", "serve"],
             env={
@@ -39,6 +41,7 @@ class Serve:
                 "PASSKEYS_GRPC_ADDR": "127.0.0.1:0",
                 "PASSKEYS_DATABASE_URL": f"sqlite:///{cwd / 'passkeys.db'}",
                 "PASSKEYS_ADMIN_PAT_PATH": str(cwd / "admin.pat"),
+                "TMPDIR": str(cwd / "tmp"),
                 **env,
             },
             cwd=cwd,
@@ -228,3 +231,24 @@ def test_the_parent_serves_the_metrics_of_every_worker(tmp_path: Path) -> None:
         assert samples[count] == 30
     finally:
         serve.stop()
+
+
+def test_the_metrics_folder_goes_at_stop_and_a_killed_runs_at_the_next_start(tmp_path: Path) -> None:
+    folders = tmp_path / "tmp"
+    serve = Serve(tmp_path, PASSKEYS_METRICS_ADDR="127.0.0.1:0")
+    try:
+        serve.wait_for("serving")
+        assert len(list(folders.glob("passkeys-metrics-*"))) == 1
+    finally:
+        serve.stop()  # SIGKILL: the folder stays
+    (killed,) = folders.glob("passkeys-metrics-*")
+    serve = Serve(tmp_path, PASSKEYS_METRICS_ADDR="127.0.0.1:0")
+    try:
+        serve.wait_for("serving")
+        assert not killed.exists()  # the killed run's, removed at this start (its lock was free)
+        (live,) = folders.glob("passkeys-metrics-*")
+        serve.proc.send_signal(signal.SIGTERM)
+        assert serve.proc.wait(30) == 0
+    finally:
+        serve.stop()
+    assert not live.exists()

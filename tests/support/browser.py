@@ -124,7 +124,9 @@ class EnrolmentPage:
         self.wait_idle()
 
     def remove(self, name: str) -> None:
+        """Remove, then confirm in the row (the page asks first)."""
         self.page.get_by_role("button", name=f"Remove {name}").click()
+        self.page.get_by_role("button", name=f"Yes, remove {name}").click()
         self.wait_idle()
 
     def wait_idle(self) -> None:

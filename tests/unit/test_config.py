@@ -135,3 +135,28 @@ def test_jwks_from_a_url_instead_of_a_file(tmp_path) -> None:
 def test_sign_count_policy() -> None:
     assert load_settings({}).sign_count_policy == "refuse"
     assert load_settings({"PASSKEYS_SIGN_COUNT_POLICY": "flag"}).sign_count_policy == "flag"
+
+
+def test_the_names_config_repeats_are_registrations() -> None:
+    """config.py spells them out so that reading settings loads no webauthn; they must agree."""
+    from webauthn.helpers.cose import COSEAlgorithmIdentifier
+
+    from passkeys import config
+    from passkeys.registration import attestation_policy, metadata
+
+    assert config.ATTESTATION_POLICIES == attestation_policy.POLICIES
+    assert config.CERTIFICATION_LEVELS == metadata.CERTIFICATION_LEVELS
+    assert {a.value for a in COSEAlgorithmIdentifier} == config.SUPPORTED_ALGORITHMS
+
+
+def test_help_lists_every_setting_load_settings_reads() -> None:
+    import re
+    from pathlib import Path
+
+    from passkeys import config
+
+    read = set(re.findall(r'"(PASSKEYS_[A-Z_]+)"', Path(config.__file__).read_text()))
+    assert read == set(config.ENV_FIELDS)
+    shown = config.settings_help()
+    assert all(f"  {var}=" in shown for var in read)
+    assert "PASSKEYS_HTTP_ADDR=127.0.0.1:8080" in shown and "PASSKEYS_TOP_ORIGINS=(none)" in shown

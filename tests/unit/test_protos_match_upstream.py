@@ -11,7 +11,7 @@ from google.protobuf import descriptor_pb2
 
 from tests.support import upstream
 
-OURS = Path(__file__).resolve().parents[2] / "generated" / "descriptor.pb"
+OURS = Path(__file__).resolve().parents[2] / "src" / "passkeys" / "descriptor.pb"
 # Ours, beside upstream's fields (none: what we add lives in passkeys.v1).
 EXTRA_FIELDS: set[tuple[str, str]] = set()
 

@@ -38,6 +38,7 @@ const ROUTES = {
   verifyPasskeyRegistration: ["POST", "/v2/users/{userId}/passkeys/{passkeyId}"],
   listPasskeys: ["POST", "/v2/users/{userId}/passkeys/_search"],
   removePasskey: ["DELETE", "/v2/users/{userId}/passkeys/{passkeyId}"],
+  getUserByID: ["GET", "/v2/users/{userId}"],
   listPasskeyDetails: ["POST", "/passkeys/v1/users/{userId}/passkeys/_search"],
   createSession: ["POST", "/v2/sessions"],
   setSession: ["PATCH", "/v2/sessions/{sessionId}"],
@@ -70,7 +71,7 @@ function restCaller(baseUrl, headers) {
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
-      // Envoy's own refusals (bad JSON, too large) are plain text.
+      // Not JSON: something other than this service's Envoy answered.
     }
     if (response.ok && json) return json;
     if (json && typeof json.code === "number") {

@@ -44,11 +44,16 @@ function say(text) {
   $("status").textContent = text;
 }
 
-function fail(error) {
+// The error goes next to the control that failed: after its form (or, for a row's button, after
+// the table), so that the person reads it where they acted.
+function fail(error, control) {
   console.warn(error);
   $("status").textContent = "";
-  $("error").textContent = explain(error);
-  $("error").hidden = false;
+  const box = $("error");
+  box.textContent = explain(error);
+  const anchor = control?.closest("td") ? control.closest("table") : control?.closest("form, section");
+  (anchor ?? $("status")).after(box);
+  box.hidden = false;
 }
 
 // Buttons are disabled while a call runs, so a double click does not start two enrolments.
@@ -58,19 +63,35 @@ async function busy(button, work) {
   try {
     await work();
   } catch (error) {
-    fail(error);
+    fail(error, button);
   } finally {
     button.disabled = false;
     document.body.removeAttribute("aria-busy");
   }
 }
 
-function selectUser(id) {
+// "Ada Lovelace <ada@example.com>" from GetUserByID's user (or the new user's form), the ID after.
+function nameOf(user) {
+  const profile = user?.human?.profile ?? {};
+  const name = profile.displayName || `${profile.givenName ?? ""} ${profile.familyName ?? ""}`.trim();
+  const email = user?.human?.email?.email;
+  return email ? `${name} <${email}>` : name;
+}
+
+function selectUser(id, user) {
   userId = id;
   const url = new URL(location.href);
   url.searchParams.set("user", id);
   history.replaceState(null, "", url);
-  $("current-user").textContent = id;
+  const shown = $("current-user");
+  const name = nameOf(user);
+  if (name) {
+    const small = document.createElement("small");
+    small.textContent = ` (ID ${id})`;
+    shown.replaceChildren(name, small);
+  } else {
+    shown.textContent = id;
+  }
   $("passkeys").hidden = false;
 }
 
@@ -94,17 +115,8 @@ async function refresh() {
     time.textContent = formatTime(passkey.creationDate);
     created.append(time);
     const actions = document.createElement("td");
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.textContent = "Remove";
-    remove.setAttribute("aria-label", `Remove ${passkey.name || "passkey"}`);
-    remove.addEventListener("click", () =>
-      busy(remove, async () => {
-        await api.removePasskey({ userId, passkeyId: passkey.id });
-        await refresh();
-        say(`Passkey "${passkey.name || passkey.id}" removed.`);
-      }),
-    );
+    const remove = button("Remove", `Remove ${passkey.name || "passkey"}`);
+    remove.addEventListener("click", () => confirmRemoval(actions, remove, passkey));
     actions.append(remove);
     row.append(name, state, created, actions);
     return row;
@@ -112,6 +124,39 @@ async function refresh() {
   $("passkey-rows").replaceChildren(...rows);
   $("passkey-table").hidden = rows.length === 0;
   $("no-passkeys").hidden = rows.length !== 0;
+}
+
+function button(text, label) {
+  const made = document.createElement("button");
+  made.type = "button";
+  made.textContent = text;
+  made.setAttribute("aria-label", label);
+  return made;
+}
+
+// Remove asks first, in the row: "Remove it? [Yes, remove] [Keep]".
+function confirmRemoval(cell, remove, passkey) {
+  const label = passkey.name || "passkey";
+  const question = document.createElement("span");
+  question.textContent = "Remove it? ";
+  const yes = button("Yes, remove", `Yes, remove ${label}`);
+  const keep = button("Keep", `Keep ${label}`);
+  keep.className = "keep";
+  cell.classList.add("confirm");
+  cell.replaceChildren(question, yes, keep);
+  yes.focus();
+  keep.addEventListener("click", () => {
+    cell.classList.remove("confirm");
+    cell.replaceChildren(remove);
+    remove.focus();
+  });
+  yes.addEventListener("click", () =>
+    busy(yes, async () => {
+      await api.removePasskey({ userId, passkeyId: passkey.id });
+      await refresh();
+      say(`Passkey "${passkey.name || passkey.id}" removed.`);
+    }),
+  );
 }
 
 async function addPasskey(name, kind) {
@@ -229,6 +274,28 @@ function setUpLink() {
   $("passkey-table").hidden = true;
   $("no-passkeys").hidden = true;
   $("passkeys").hidden = false;
+  checkLink();
+}
+
+// On load: whom the link is for, or that it is spent, expired or wrong (then no form to fill).
+async function checkLink() {
+  try {
+    const { user } = await linkApis.verify.getUserByID({ userId });
+    const name = nameOf(user);
+    if (name) $("passkeys-title").textContent = `Add your passkey, ${name}`;
+  } catch (error) {
+    fail(error, $("add-passkey"));
+    if (["CODE_USED", "CODE_EXPIRED", "CODE_INVALID"].includes(error.reason)) $("add-form").hidden = true;
+  }
+}
+
+// WebAuthn needs a domain: on a loopback IP address the page offers the same page on localhost.
+function offerLocalhost() {
+  if (!/^(127\.\d+\.\d+\.\d+|\[::1\])$/.test(location.hostname)) return;
+  const url = new URL(location.href);
+  url.hostname = "localhost";
+  $("localhost-link").href = url.href;
+  $("use-localhost").hidden = false;
 }
 
 function setUpSettings() {
@@ -249,13 +316,14 @@ function setUpSettings() {
 }
 
 function main() {
+  offerLocalhost();
   setUpSettings();
   $("user-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const id = $("user-id").value.trim();
     busy(event.submitter ?? $("use-user"), async () => {
-      await api.listPasskeys({ userId: id }); // fails with "no such user" before the page switches
-      selectUser(id);
+      const { user } = await api.getUserByID({ userId: id }); // "no such user" before the page switches
+      selectUser(id, user);
       await refresh();
       say(`Managing the passkeys of user ${id}.`);
     });
@@ -263,11 +331,10 @@ function main() {
   $("new-user-form").addEventListener("submit", (event) => {
     event.preventDefault();
     busy($("create-user"), async () => {
-      const { userId: id } = await api.addHumanUser({
-        profile: { givenName: $("given-name").value.trim(), familyName: $("family-name").value.trim() },
-        email: { email: $("email").value.trim() },
-      });
-      selectUser(id);
+      const profile = { givenName: $("given-name").value.trim(), familyName: $("family-name").value.trim() };
+      const email = { email: $("email").value.trim() };
+      const { userId: id } = await api.addHumanUser({ profile, email });
+      selectUser(id, { human: { profile, email } });
       $("user-id").value = id;
       $("new-user").open = false;
       await refresh();
@@ -286,7 +353,11 @@ function main() {
     if (userId) {
       $("user-id").value = userId;
       selectUser(userId);
-      busy($("use-user"), refresh);
+      busy($("use-user"), async () => {
+        const { user } = await api.getUserByID({ userId });
+        selectUser(userId, user);
+        await refresh();
+      });
     }
   }
   document.body.dataset.ready = "true";

@@ -17,7 +17,7 @@ from passkeys import ids
 from passkeys.auth.authorize import authorize_user, decide, denied
 from passkeys.auth.caller import Caller, Kind
 from passkeys.auth.permissions import USER_PASSKEY_WRITE, USER_READ
-from passkeys.commands import validate
+from passkeys.commands import expiry, validate
 from passkeys.details import Details, now
 from passkeys.errors import (
     FailedPrecondition,
@@ -205,7 +205,14 @@ class PasskeyCommands:
         validate.text("user_id", user_id)
         with self.db.read() as uow:
             user = authorize_user(uow, caller, user_id, USER_READ, self_allowed=True)
-            views = [PasskeyView(p.id, p.state, p.name or "", p.created_at) for p in uow.passkeys.of_user(user_id)]
+            at = now()
+            # A registration never verified whose challenge expired is no passkey anyone has
+            # (commands/expiry.py removes it later).
+            views = [
+                PasskeyView(p.id, p.state, p.name or "", p.created_at)
+                for p in uow.passkeys.of_user(user_id)
+                if not (p.state == NOT_READY and expiry.is_expired(p.challenge_expires_at, at))
+            ]
             return PasskeyList(passkeys=views, sequence=user.sequence, timestamp=user.changed_at)
 
     def remove(self, *, caller: Caller, user_id: str, passkey_id: str) -> Details:

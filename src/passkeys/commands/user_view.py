@@ -1,5 +1,9 @@
 """GetUserByID: a human user as stored, with what its first event keeps beyond the users table
-(profile's nick_name, preferred_language, gender and email's is_verified, as AddHumanUser took them)."""
+(profile's nick_name, preferred_language, gender and email's is_verified, as AddHumanUser took them).
+
+The holder of an unspent registration code of the user may read it too, so that the page a link
+opens can greet the person; a spent code is UNAUTHENTICATED `CODE_USED`, which is how that page
+tells at once that its link has been used."""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from passkeys.auth.authorize import authorize_user
-from passkeys.auth.caller import Caller
+from passkeys.auth.caller import Caller, Kind
 from passkeys.auth.permissions import USER_READ
 from passkeys.commands import validate
 from passkeys.details import Details, details_of
+from passkeys.errors import Reason, Unauthenticated
 from passkeys.store.db import Database
 
 ADDED = "user.human.added"
@@ -32,10 +37,13 @@ class HumanView:
 
 
 def get_user(db: Database, *, caller: Caller, user_id: str) -> HumanView:
-    """The same rights as ListPasskeys: user.read on the user's organization, or the user itself."""
+    """user.read on the user's organization, the user itself, or its registration code's holder."""
     validate.text("user_id", user_id)
     with db.read() as uow:
-        user = authorize_user(uow, caller, user_id, USER_READ, self_allowed=True)
+        user = authorize_user(uow, caller, user_id, USER_READ, self_allowed=True, code_allowed=True)
+        code = uow.codes.get(caller.code_id or "") if caller.kind is Kind.CODE else None
+        if code is not None and code.used_at is not None:
+            raise Unauthenticated(Reason.CODE_USED, "registration code was already used")
         added: dict[str, Any] = uow.events.first_payload(user_id, ADDED) or {}
         return HumanView(
             user_id=user.id,

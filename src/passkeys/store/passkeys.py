@@ -68,7 +68,9 @@ _READY_OF = select(_PASSKEYS.c.credential_id, _PASSKEYS.c.transports).where(
     _PASSKEYS.c.user_id == bindparam("user_id"), _PASSKEYS.c.state == READY
 )
 _OF_USER = (
-    select(_PASSKEYS.c.id, _PASSKEYS.c.state, _PASSKEYS.c.name, _PASSKEYS.c.created_at)
+    select(
+        _PASSKEYS.c.id, _PASSKEYS.c.state, _PASSKEYS.c.name, _PASSKEYS.c.created_at, _PASSKEYS.c.challenge_expires_at
+    )
     .where(_PASSKEYS.c.user_id == bindparam("user_id"))
     .order_by(_PASSKEYS.c.created_at, _PASSKEYS.c.id)
 )
@@ -139,7 +141,7 @@ class PasskeyRepository(Repository):
         return self.conn.execute(_READY_OF, {"user_id": user_id}).all()
 
     def of_user(self, user_id: str) -> Sequence[Row[Any]]:
-        """(id, state, name, created_at) of the user's passkeys, oldest first."""
+        """(id, state, name, created_at, challenge_expires_at) of the user's passkeys, oldest first."""
         return self.conn.execute(_OF_USER, {"user_id": user_id}).all()
 
     def remove(self, user_id: str, passkey_id: str) -> bool:

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-DIRECTORY = Path(__file__).resolve().parent
+# Package data (pyproject's package-data): found the same way from a checkout or a wheel.
+DIRECTORY = Path(str(resources.files(__name__)))
 
 # URL path -> (file in DIRECTORY, content type).
 FILES: dict[str, tuple[str, str]] = {
@@ -14,6 +16,9 @@ FILES: dict[str, tuple[str, str]] = {
     "/passkey/register": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
+    # The page links the SVG; browsers that ask for /favicon.ico anyway get the same icon.
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
+    "/favicon.ico": ("favicon.svg", "image/svg+xml"),
 }
 
 # Only our own scripts, styles and calls; no framing (the page creates credentials).

@@ -1,0 +1,85 @@
+"""A RegisterPasskey never verified: ListPasskeys stops showing its NOT_READY passkey when the
+challenge expires, and the serving process's sweep removes it, with an event, one challenge
+lifetime later; a pending one within its lifetime stays. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import grpc
+import pytest
+from sqlalchemy import create_engine, text
+from zitadel.user.v2 import user_service_pb2 as pb
+
+from passkeys.commands import expiry
+from passkeys.config import Settings
+from passkeys.store.db import Database
+from tests.support.servers import running
+
+
+def removal_events(url: str) -> list[dict[str, object]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT type, payload FROM events ORDER BY user_id, sequence")).all()
+    finally:
+        engine.dispose()
+    # JSON: a dict on PostgreSQL, its text on SQLite.
+    return [json.loads(p) if isinstance(p, str) else p for kind, p in rows if kind == "user.human.passkey.removed"]
+
+
+def register(stub, user_id: str) -> str:
+    return stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id)).passkey_id
+
+
+def listed(stub, user_id: str) -> list[tuple[str, int]]:
+    return [(p.id, p.state) for p in stub.ListPasskeys(pb.ListPasskeysRequest(user_id=user_id)).result]
+
+
+def test_expired_pending_passkeys_leave_the_list_then_the_database(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(expiry, "SWEEP_INTERVAL_S", 0.2)
+    with running(replace(settings, challenge_ttl_s=1)) as client:
+        user_id = client.add_user()
+        old = register(client.stub, user_id)
+        assert listed(client.stub, user_id) == [(old, 1)]  # within its lifetime: shown
+        time.sleep(1.2)
+        fresh = register(client.stub, user_id)
+        # Expired: no longer listed, though not removed yet (a late verify still hears why).
+        assert listed(client.stub, user_id) == [(fresh, 1)]
+        with pytest.raises(grpc.RpcError) as late:
+            client.stub.VerifyPasskeyRegistration(
+                pb.VerifyPasskeyRegistrationRequest(
+                    user_id=user_id, passkey_id=old, passkey_name="late", public_key_credential={"id": "x" * 60}
+                )
+            )
+        assert late.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        # One lifetime after it expired, the sweep removes it, with an event; the fresh one stays.
+        deadline = time.monotonic() + 5
+        while not removal_events(client.url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Only the old one (the fresh one expired less than a lifetime ago, if at all).
+        assert removal_events(client.url) == [{"passkey_id": old, "reason": "challenge_expired"}]
+        with pytest.raises(grpc.RpcError) as gone:
+            client.stub.RemovePasskey(pb.RemovePasskeyRequest(user_id=user_id, passkey_id=old))
+        assert gone.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_a_sweep_removes_each_passkey_once_and_keeps_verified_ones(settings: Settings) -> None:
+    with running(replace(settings, challenge_ttl_s=1)) as client:
+        user_id = client.add_user()
+        first, second = register(client.stub, user_id), register(client.stub, user_id)
+        db = Database(settings.database_url)
+        try:
+            assert expiry.remove_expired(db, challenge_ttl_s=1) == 0  # not expired yet
+            time.sleep(2.2)
+            # Two workers' sweeps at the same moment: each passkey removed, and its event written, once.
+            assert expiry.remove_expired(db, challenge_ttl_s=1) == 2
+            assert expiry.remove_expired(db, challenge_ttl_s=1) == 0
+        finally:
+            db.dispose()
+        assert sorted(e["passkey_id"] for e in removal_events(client.url)) == sorted([first, second])
+        assert listed(client.stub, user_id) == []
