@@ -4,37 +4,23 @@ google.rpc.Status body, and refusals by Envoy itself (bad JSON, big bodies, unkn
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from passkeys.api.error_details import error_id
 from tests.conftest import ORIGIN, RP_ID
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
 from tests.support.gateway import Gateway
+from tests.support.registration import b64decode, rows
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 ERROR_DETAIL = "type.googleapis.com/zitadel.v1.ErrorDetail"
 HUMAN = {"profile": {"givenName": "Ada", "familyName": "Lovelace"}, "email": {"email": "ada@example.com"}}
-
-
-def rows(url: str, sql: str, **params: object) -> list[dict[str, Any]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
-    finally:
-        engine.dispose()
-
-
-def b64decode(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
 def assert_details(details: dict[str, Any], *, sequence: int, org_id: str) -> None:

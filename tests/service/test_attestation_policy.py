@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from passkeys.config import Settings
-from tests.service.test_strict_checks import rejected
-from tests.service.test_verify_failures import Pending
 from tests.support.attestation_certs import AttestationCA
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import fresh_database
 from tests.support.metadata import Entry, key_identifier, write_metadata
+from tests.support.refusals import rejected
+from tests.support.registration import Pending
 from tests.support.servers import Client, running
 
 CA = AttestationCA()

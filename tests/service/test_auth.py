@@ -17,9 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_status import rpc_status
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.auth.permissions import ORG_USER_MANAGER
@@ -28,10 +26,11 @@ from passkeys.config import Settings
 from passkeys.details import now
 from passkeys.store.db import Database
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
 from tests.support.oidc import AUDIENCE, ISSUER, HangingIssuer, Issuer
+from tests.support.refusals import reason_of
+from tests.support.registration import as_struct, b64decode, options_of, rows
 from tests.support.servers import Client, running
 
 
@@ -45,14 +44,6 @@ def client(settings: Settings, issuer: Issuer) -> Iterator[Client]:
     configured = replace(settings, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_path=str(issuer.jwks_path))
     with running(configured) as c:
         yield c
-
-
-def reason_of(exc: grpc.RpcError) -> str:
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
-    assert status is not None
-    info = error_details_pb2.ErrorInfo()
-    status.details[0].Unpack(info)
-    return info.reason
 
 
 def call_code(fn: object, request: object, **kw: object) -> grpc.StatusCode:

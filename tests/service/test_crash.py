@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.process import ServerProcess, server_process
+from tests.support.registration import as_struct, b64decode, options_of, rows
 
 CRASHES = int(os.environ.get("PASSKEYS_TEST_CRASHES", "2"))
 USERS, PASSKEYS_PER_USER, CLIENT_THREADS, REGISTER_THREADS = 6, 20, 8, 2

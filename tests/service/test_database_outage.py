@@ -18,8 +18,8 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import Settings
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import pending_verify, rows
 from tests.support.databases import fresh_database
+from tests.support.registration import pending_verify, rows
 from tests.support.servers import Client, running
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 

@@ -23,8 +23,8 @@ from passkeys.errors import DeadlineExceeded
 from passkeys.store.db import Database
 from passkeys.store.migrate import upgrade
 from passkeys.store.models import Organization
-from tests.service.test_registration_flow import pending_verify, rows
 from tests.support.databases import snapshot
+from tests.support.registration import pending_verify, rows
 from tests.support.servers import Client
 
 CLIENT_DEADLINE_S = 0.5

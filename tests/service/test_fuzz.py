@@ -26,10 +26,11 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import Settings
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_verify_failures import Pending, error_info
 from tests.support import counts
 from tests.support.databases import Snapshots, fresh_database
 from tests.support.mutations import LAYERS, Credential
+from tests.support.refusals import error_info
+from tests.support.registration import Pending
 from tests.support.servers import Client, running
 
 EXAMPLES = int(os.environ.get("PASSKEYS_FUZZ_EXAMPLES", "200"))

@@ -22,9 +22,9 @@ from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 from passkeys import gateway
 from passkeys.envoy_config import Address
 from tests.conftest import ORIGIN
-from tests.service.test_metrics import scrape
 from tests.support.h2_attack import headers_only_streams
 from tests.support.process import ServerProcess, server_process
+from tests.support.scrape import scrape
 from tests.support.servers import _Bearer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ from zitadel.user.v2 import user_service_pb2 as pb
 from passkeys.config import Settings
 from passkeys.limits import MAX_CREDENTIAL_JSON, MAX_REQUEST_BYTES
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
+from tests.support.registration import as_struct, b64decode, options_of
 from tests.support.servers import Client, running
 from tests.support.slow_client import SlowClient
 

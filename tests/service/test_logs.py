@@ -13,9 +13,9 @@ import pytest
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.process import server_process
+from tests.support.registration import as_struct, b64decode, options_of
 
 SERVICE = "/zitadel.user.v2.UserService/"
 

@@ -8,9 +8,9 @@ import pytest
 from google.protobuf import struct_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
-from tests.service.test_registration_flow import as_struct
-from tests.service.test_verify_failures import Pending, error_info, refused
 from tests.support.mutations import with_client_data
+from tests.support.refusals import error_info, refused
+from tests.support.registration import Pending, as_struct
 from tests.support.servers import Client
 
 VERIFY = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"

@@ -9,35 +9,18 @@ import time
 from pathlib import Path
 
 import grpc
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.process import server_process
+from tests.support.registration import as_struct, b64decode, options_of
+from tests.support.scrape import delta, scrape
 from tests.support.servers import _Bearer
 
 SERVICE = "/zitadel.user.v2.UserService/"
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(port: int) -> Samples:
-    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
-    assert response.status_code == 200
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
-
-
-def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
-    key = (name, frozenset(labels.items()))
-    return after.get(key, 0.0) - before.get(key, 0.0)
 
 
 def test_calls_latency_and_verification_failures_are_counted(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ import pytest
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_auth import reason_of
-from tests.service.test_registration_flow import as_struct, b64decode, options_of, rows
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
+from tests.support.refusals import reason_of
+from tests.support.registration import as_struct, b64decode, options_of, rows
 from tests.support.servers import Client
 
 # C1 control (a terminal's CSI), bidi override, zero-width space and joiner, line and paragraph

@@ -21,10 +21,9 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import Settings
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of, register_and_verify, rows
-from tests.service.test_verify_failures import Pending
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.counts import record
+from tests.support.registration import Pending, as_struct, b64decode, options_of, register_and_verify, rows
 from tests.support.servers import Client, running
 
 THREADS = 32

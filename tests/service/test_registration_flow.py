@@ -2,73 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-
 import grpc
 import pytest
-from google.protobuf import json_format, struct_pb2
 from passkeysapi.v1.passkey_details_pb2 import ListPasskeyDetailsRequest
 from passkeysapi.v1.passkey_details_pb2_grpc import PasskeyDetailsServiceStub
-from sqlalchemy import create_engine, text
 from zitadel.user.v2 import auth_pb2, passkey_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from tests.conftest import ORIGIN, RP_ID
 from tests.support.authenticator import SoftAuthenticator, b64url
+from tests.support.registration import as_struct, b64decode, options_of, rows
 from tests.support.servers import Client
-
-
-def b64decode(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-
-
-def options_of(response: pb.RegisterPasskeyResponse) -> dict:
-    return json_format.MessageToDict(response.public_key_credential_creation_options)["publicKey"]
-
-
-def as_struct(credential: dict) -> struct_pb2.Struct:
-    s = struct_pb2.Struct()
-    s.update(credential)
-    return s
-
-
-def pending_verify(client: Client) -> tuple[str, pb.RegisterPasskeyResponse, pb.VerifyPasskeyRegistrationRequest]:
-    """A new user, a started registration and the verify request of a valid credential for it."""
-    user_id = client.add_user()
-    started = client.stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id))
-    credential = SoftAuthenticator().register(
-        challenge=b64decode(options_of(started)["challenge"]), origin=ORIGIN, rp_id=RP_ID
-    )
-    verify = pb.VerifyPasskeyRegistrationRequest(
-        user_id=user_id, passkey_id=started.passkey_id, public_key_credential=as_struct(credential), passkey_name="k"
-    )
-    return user_id, started, verify
-
-
-def rows(url: str, sql: str, **params: object) -> list[dict]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
-    finally:
-        engine.dispose()
-
-
-def register_and_verify(
-    client: Client, user_id: str, auth: SoftAuthenticator, *, name: str = "my key", **register: object
-) -> tuple[str, pb.VerifyPasskeyRegistrationResponse]:
-    started = client.stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=user_id))
-    challenge = b64decode(options_of(started)["challenge"])
-    credential = auth.register(challenge=challenge, origin=ORIGIN, rp_id=RP_ID, **register)
-    verified = client.stub.VerifyPasskeyRegistration(
-        pb.VerifyPasskeyRegistrationRequest(
-            user_id=user_id,
-            passkey_id=started.passkey_id,
-            public_key_credential=as_struct(credential),
-            passkey_name=name,
-        )
-    )
-    return started.passkey_id, verified
 
 
 @pytest.mark.parametrize("attestation", ["none", "packed"])

@@ -18,9 +18,9 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import Settings
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct
-from tests.service.test_verify_failures import Pending, error_info, refused
 from tests.support.authenticator import SoftAuthenticator
+from tests.support.refusals import error_info, refused
+from tests.support.registration import Pending, as_struct
 from tests.support.servers import Client, running
 
 READY, NOT_READY = 2, 1

@@ -22,13 +22,13 @@ import pytest
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import Settings
-from tests.service.test_metrics import delta, scrape
-from tests.service.test_registration_flow import pending_verify
-from tests.service.test_verify_failures import error_info
 from tests.support.attestation_certs import AttestationCA
 from tests.support.databases import snapshot
 from tests.support.metadata import Entry, write_metadata
 from tests.support.process import ServerProcess, server_process
+from tests.support.refusals import error_info
+from tests.support.registration import pending_verify
+from tests.support.scrape import delta, scrape
 from tests.support.servers import Client
 
 VERIFY = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration"

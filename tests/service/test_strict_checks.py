@@ -14,12 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 
 from passkeys.config import Settings
-from tests.service.test_registration_flow import as_struct
-from tests.service.test_verify_failures import Pending, error_info, refused
 from tests.support.authenticator import ES256, ES384, ES512, AttestationCA, SoftAuthenticator, Validity
 from tests.support.databases import fresh_database
 from tests.support.mutations import (
@@ -29,6 +26,8 @@ from tests.support.mutations import (
     with_cose_key,
     with_ids,
 )
+from tests.support.refusals import rejected
+from tests.support.registration import Pending
 from tests.support.servers import Client, running
 
 AAGUID = bytes.fromhex("0f0e0d0c0b0a09080706050403020100")
@@ -40,17 +39,6 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     # The checks are in the verifier, before any write: one backend is enough here.
     with fresh_database("sqlite", tmp_path) as url:
         yield url
-
-
-def rejected(p: Pending, credential: dict[str, Any], check: str) -> str:
-    """Refused as the `check`, nothing stored; the pending registration is still usable."""
-    err = refused(
-        p.client, lambda: p.verify(public_key_credential=as_struct(credential)), grpc.StatusCode.INVALID_ARGUMENT
-    )
-    info = error_info(err)
-    assert (info.reason, info.metadata["check"]) == ("CREDENTIAL_REJECTED", check), err.details()
-    assert f"failed the {check} check" in err.details()
-    return err.details()
 
 
 def test_cross_origin_is_refused_unless_allowed(client: Client, settings: Settings) -> None:

@@ -32,8 +32,8 @@ from webauthn.registration.generate_registration_options import default_supporte
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import DEFAULT_ALGORITHMS, Settings
-from tests.service.test_verify_failures import error_info
 from tests.support.databases import snapshot
+from tests.support.refusals import error_info
 from tests.support.servers import running
 
 # In the repository: a clone alone runs the whole suite.

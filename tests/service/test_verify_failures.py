@@ -8,70 +8,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from zitadel.user.v2 import auth_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.config import Settings
 from tests.conftest import ORIGIN, RP_ID
-from tests.service.test_registration_flow import as_struct, b64decode, options_of, register_and_verify
 from tests.support.authenticator import SoftAuthenticator
-from tests.support.databases import snapshot
+from tests.support.refusals import error_info, refused
+from tests.support.registration import Pending, as_struct, register_and_verify
 from tests.support.servers import Client, running
-
-
-class Pending:
-    """A user (a new one unless `user_id` names one) with a started registration and a
-    matching, valid credential."""
-
-    def __init__(
-        self, client: Client, auth: SoftAuthenticator | None = None, *, user_id: str | None = None, **register: Any
-    ) -> None:
-        self.client = client
-        self.user_id = user_id or client.add_user()
-        started = client.stub.RegisterPasskey(pb.RegisterPasskeyRequest(user_id=self.user_id))
-        self.passkey_id = started.passkey_id
-        self.challenge = b64decode(options_of(started)["challenge"])
-        self.auth = auth or SoftAuthenticator()
-        self.credential = self.auth.register(challenge=self.challenge, origin=ORIGIN, rp_id=RP_ID, **register)
-
-    def request(self, **overrides: Any) -> pb.VerifyPasskeyRegistrationRequest:
-        fields: dict[str, Any] = {
-            "user_id": self.user_id,
-            "passkey_id": self.passkey_id,
-            "public_key_credential": as_struct(self.credential),
-            "passkey_name": "key",
-        }
-        fields.update(overrides)
-        return pb.VerifyPasskeyRegistrationRequest(**fields)
-
-    def verify(self, **overrides: Any) -> pb.VerifyPasskeyRegistrationResponse:
-        return self.client.stub.VerifyPasskeyRegistration(self.request(**overrides))
-
-
-def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
-    status = rpc_status.from_call(error)
-    assert status is not None, "no google.rpc.Status in the trailers"
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return info
-
-
-def refused(client: Client, call: Callable[[], Any], code: grpc.StatusCode) -> grpc.RpcError:
-    """The call fails with `code` and changes nothing in the database."""
-    before = snapshot(client.url)
-    with pytest.raises(grpc.RpcError) as failed:
-        call()
-    assert failed.value.code() == code, failed.value.details()
-    assert failed.value.details()
-    assert error_info(failed.value).domain == "passkeys"
-    assert snapshot(client.url) == before
-    return failed.value
 
 
 def test_unknown_user_is_not_found(client: Client) -> None:

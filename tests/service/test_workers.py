@@ -212,7 +212,7 @@ def test_the_parent_waits_as_long_as_the_server_grace_and_loads_no_grpc() -> Non
 
 
 def test_the_parent_serves_the_metrics_of_every_worker(tmp_path: Path) -> None:
-    from tests.service.test_metrics import scrape
+    from tests.support.scrape import scrape
 
     serve = Serve(tmp_path, PASSKEYS_METRICS_ADDR="127.0.0.1:0")
     try:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from passkeys.api.convert import json_length, struct_to_credential
-from tests.service.test_registration_flow import as_struct
+from tests.support.registration import as_struct
 
 # What a Struct can hold once converted: strings, integral or other numbers, booleans, null,
 # lists and objects with string keys.
