@@ -33,8 +33,9 @@ OUT = Path(os.environ.get("BENCH_OUT", "bench/results.md"))
 # BENCH_DATABASES / BENCH_WORKERS narrow the run while working on one part.
 DATABASES = tuple(os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(","))
 WORKERS = tuple(int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(","))
-# BENCH_PARTS=versus (issue 17's table only) or grid (the transports, workers and memory only).
-PARTS = tuple(os.environ.get("BENCH_PARTS", "versus,grid").split(","))
+# BENCH_PARTS=versus (issue 17's table only), grid (the transports, workers and memory only) or
+# signin (the sign-in rows only), or several of them, comma-separated.
+PARTS = tuple(os.environ.get("BENCH_PARTS", "versus,grid,signin").split(","))
 TRANSPORTS = ("grpc", "rest", "grpc-web")
 CONCURRENCY = (1, 16, 64)
 MODES = ("verify", "full")
@@ -57,27 +58,30 @@ def count_for(mode: str, concurrency: int) -> int:
 
 
 def measure(db: str, workers: int) -> dict[str, Any]:
-    cells = [
-        {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
-        for t in TRANSPORTS
-        for c in CONCURRENCY
-        for m in MODES
-    ]
-    cells += [
-        {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
-        for t in SIGNIN_TRANSPORTS
-        for c in SIGNIN_CONCURRENCY
-        for m in SIGNIN_MODES
-    ]
-    cells.append(
-        {
-            "transport": "grpc",
-            "mode": "big",
-            "concurrency": BIG_IN_FLIGHT,
-            "count": BIG_IN_FLIGHT,
-            "warm": warm_for(BIG_IN_FLIGHT),
-        }
-    )
+    cells = []
+    if "grid" in PARTS:
+        cells += [
+            {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
+            for t in TRANSPORTS
+            for c in CONCURRENCY
+            for m in MODES
+        ]
+        cells.append(
+            {
+                "transport": "grpc",
+                "mode": "big",
+                "concurrency": BIG_IN_FLIGHT,
+                "count": BIG_IN_FLIGHT,
+                "warm": warm_for(BIG_IN_FLIGHT),
+            }
+        )
+    if "signin" in PARTS:
+        cells += [
+            {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
+            for t in SIGNIN_TRANSPORTS
+            for c in SIGNIN_CONCURRENCY
+            for m in SIGNIN_MODES
+        ]
     with tempfile.TemporaryDirectory(prefix="passkeys-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         with fresh_database(db, tmp) as url, service(url, workers, tmp) as (proc, grpc_at, http_at, token):
@@ -159,8 +163,9 @@ def render(
         "",
         *([*versus.render(against), ""] if against else []),
     ]
-    if runs:
+    if runs and "grid" in PARTS:
         lines += _render_grid(floors, runs)
+    if runs and "signin" in PARTS:
         lines += _render_signin(floors["assertion"], runs)
     failures = [(r["db"], r["workers"], c) for r in runs for c in r["cells"] if c["failed"]]
     failed = sum(c["failed"] for *_, c in failures)
@@ -279,7 +284,7 @@ def main() -> int:
     # The sign-in floor ("assertion") in the same run as the rows it divides.
     floors = {att: v["rate"] for att, v in floor(0.3 if QUICK else 2.0, ("none", "packed", "assertion")).items()}
     runs = []
-    for db in DATABASES if "grid" in PARTS else ():
+    for db in DATABASES if {"grid", "signin"} & set(PARTS) else ():
         for workers in WORKERS:
             print(f"bench: {db}, {workers} worker(s)...", file=sys.stderr, flush=True)
             runs.append(measure(db, workers))
