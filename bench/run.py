@@ -57,15 +57,19 @@ def count_for(mode: str, concurrency: int) -> int:
     return base // 3 if concurrency == 1 else base
 
 
+def _cells(transports: tuple[str, ...], concurrencies: tuple[int, ...], modes: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [
+        {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
+        for t in transports
+        for c in concurrencies
+        for m in modes
+    ]
+
+
 def measure(db: str, workers: int) -> dict[str, Any]:
     cells = []
     if "grid" in PARTS:
-        cells += [
-            {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
-            for t in TRANSPORTS
-            for c in CONCURRENCY
-            for m in MODES
-        ]
+        cells += _cells(TRANSPORTS, CONCURRENCY, MODES)
         cells.append(
             {
                 "transport": "grpc",
@@ -76,12 +80,7 @@ def measure(db: str, workers: int) -> dict[str, Any]:
             }
         )
     if "signin" in PARTS:
-        cells += [
-            {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
-            for t in SIGNIN_TRANSPORTS
-            for c in SIGNIN_CONCURRENCY
-            for m in SIGNIN_MODES
-        ]
+        cells += _cells(SIGNIN_TRANSPORTS, SIGNIN_CONCURRENCY, SIGNIN_MODES)
     with tempfile.TemporaryDirectory(prefix="passkeys-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         with fresh_database(db, tmp) as url, service(url, workers, tmp) as (proc, grpc_at, http_at, token):
