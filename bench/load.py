@@ -5,8 +5,10 @@ Reads a JSON plan on stdin ({"grpc": addr, "http": addr, "token": ..., "cells": 
 cell names a transport (grpc, rest, grpc-web; peer: one of the minimal endpoints of
 bench/peers, JSON over HTTP/1.1 on "http", with no gRPC and no users to add), a mode (verify:
 only VerifyPasskeyRegistration of registrations prepared before the timed window; full:
-RegisterPasskey, sign, Verify inside it; big: verify of ~1 MiB credentials), a concurrency and
-a count. Every answer is checked
+RegisterPasskey, sign, Verify inside it; big: verify of ~1 MiB credentials; signin: CreateSession
++ sign the assertion + SetSession of users with a READY passkey; setsession: only SetSession, the
+sessions created and their assertions signed before the timed window), a concurrency and a count.
+Every answer is checked
 (status, and the details' sequence of a verify); only answered, successful calls are counted.
 With "cpu_pids" in the plan, each cell also gives the CPU time those processes used in its
 timed window, read at both ends from every thread's schedstat (nanoseconds, no sampling).
@@ -28,6 +30,8 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
+from zitadel.session.v2 import session_service_pb2 as spb
+from zitadel.session.v2 import session_service_pb2_grpc as spb_grpc
 from zitadel.user.v2 import user_service_pb2 as pb
 from zitadel.user.v2 import user_service_pb2_grpc as pb_grpc
 
@@ -41,6 +45,8 @@ ATTESTATION = "packed"
 BIG_PAD = 1_048_576 - 4096
 CREDS_PER_USER = 4
 SERVICE = "/zitadel.user.v2.UserService"
+SIGNIN_MODES = ("signin", "setsession")
+WEBAUTHN_CHALLENGE = {"domain": RP_ID, "user_verification_requirement": "USER_VERIFICATION_REQUIREMENT_REQUIRED"}
 CHANNELS = 8  # gRPC connections per load run, so that SO_REUSEPORT workers all get some
 
 
@@ -62,8 +68,41 @@ class Pending:
     challenge: bytes
 
 
+@dataclass
+class Enrolled:
+    """A user with one READY passkey held by `auth`."""
+
+    user_id: str
+    auth: SoftAuthenticator
+
+
+@dataclass
+class Session:
+    session_id: str
+    token: str
+    challenge: bytes
+
+
 class Failed(Exception):
     """An answer that was not the expected success."""
+
+
+def assertion(user: Enrolled, challenge: bytes) -> dict[str, Any]:
+    """Sign count 0 on every assertion: allowed while the stored count is 0 (the registration's)."""
+    return user.auth.authenticate(challenge=challenge, origin=ORIGIN, rp_id=RP_ID, user_handle=user.user_id.encode())
+
+
+def _session_of(reply: spb.CreateSessionResponse) -> Session:
+    if not reply.session_id or not reply.session_token or reply.details.sequence < 1:
+        raise Failed("CreateSession answered no session, token or sequence")
+    options = json_format.MessageToDict(reply.challenges.web_auth_n.public_key_credential_request_options)
+    return Session(reply.session_id, reply.session_token, b64decode(options["publicKey"]["challenge"]))
+
+
+def _set_checked(session: Session, token: str, sequence: int) -> None:
+    # A sign-in that worked answers a new token and the session's second change.
+    if not token or token == session.token or sequence < 2:
+        raise Failed(f"SetSession answered token changed={token != session.token}, sequence {sequence}")
 
 
 def _pending_of(user_id: str, reply: pb.RegisterPasskeyResponse) -> Pending:
@@ -96,6 +135,7 @@ class Grpc:
             for _ in range(CHANNELS)
         ]
         self.stubs = [pb_grpc.UserServiceStub(c) for c in self.channels]
+        self.sessions = [spb_grpc.SessionServiceStub(c) for c in self.channels]
         self.metadata = (("authorization", f"Bearer {token}"),)
         self.turn = 0
 
@@ -123,6 +163,28 @@ class Grpc:
         if reply.details.sequence < 2:
             raise Failed(f"VerifyPasskeyRegistration answered sequence {reply.details.sequence}")
 
+    async def create_session(self, user_id: str) -> Session:
+        self.turn += 1
+        request = spb.CreateSessionRequest(
+            checks=spb.Checks(user={"user_id": user_id}), challenges={"web_auth_n": WEBAUTHN_CHALLENGE}
+        )
+        reply = await self.sessions[self.turn % len(self.sessions)].CreateSession(
+            request, metadata=self.metadata, timeout=60
+        )
+        return _session_of(reply)
+
+    async def set_session(self, session: Session, credential: dict[str, Any]) -> None:
+        self.turn += 1
+        struct = struct_pb2.Struct()
+        struct.update(credential)
+        request = spb.SetSessionRequest(
+            session_id=session.session_id, checks=spb.Checks(web_auth_n={"credential_assertion_data": struct})
+        )
+        reply = await self.sessions[self.turn % len(self.sessions)].SetSession(
+            request, metadata=self.metadata, timeout=60
+        )
+        _set_checked(session, reply.session_token, reply.details.sequence)
+
     async def close(self) -> None:
         for channel in self.channels:
             await channel.close()
@@ -139,14 +201,16 @@ class Http:
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.opened: list[asyncio.StreamWriter] = []
 
-    async def post(self, path: str, body: bytes, content_type: str) -> tuple[int, dict[str, str], bytes]:
+    async def post(
+        self, path: str, body: bytes, content_type: str, method: str = "POST"
+    ) -> tuple[int, dict[str, str], bytes]:
         if self.idle:
             reader, writer = self.idle.pop()
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
             self.opened.append(writer)
         writer.write(
-            f"POST {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\nauthorization: {self.auth}\r\n"
+            f"{method} {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\nauthorization: {self.auth}\r\n"
             f"content-type: {content_type}\r\nx-grpc-web: 1\r\ncontent-length: {len(body)}\r\n\r\n".encode()
             + body
         )
@@ -185,11 +249,37 @@ class Rest:
     def __init__(self, addr: str, token: str) -> None:
         self.http = Http(addr, token)
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        status, _, payload = await self.http.post(path, json.dumps(body).encode(), "application/json")
+    async def _post(self, path: str, body: dict[str, Any], method: str = "POST") -> dict[str, Any]:
+        status, _, payload = await self.http.post(path, json.dumps(body).encode(), "application/json", method)
         if status != 200:
-            raise Failed(f"REST {path}: HTTP {status} {payload[:200]!r}")
+            raise Failed(f"REST {method} {path}: HTTP {status} {payload[:200]!r}")
         return json.loads(payload)
+
+    async def create_session(self, user_id: str) -> Session:
+        body = await self._post(
+            "/v2/sessions",
+            {
+                "checks": {"user": {"userId": user_id}},
+                "challenges": {
+                    "webAuthN": {
+                        "domain": RP_ID,
+                        "userVerificationRequirement": WEBAUTHN_CHALLENGE["user_verification_requirement"],
+                    }
+                },
+            },
+        )
+        if int(body["details"]["sequence"]) < 1 or not body.get("sessionToken"):
+            raise Failed("REST CreateSession answered no token or sequence")
+        options = body["challenges"]["webAuthN"]["publicKeyCredentialRequestOptions"]["publicKey"]
+        return Session(body["sessionId"], body["sessionToken"], b64decode(options["challenge"]))
+
+    async def set_session(self, session: Session, credential: dict[str, Any]) -> None:
+        body = await self._post(
+            f"/v2/sessions/{session.session_id}",
+            {"checks": {"webAuthN": {"credentialAssertionData": credential}}},
+            "PATCH",
+        )
+        _set_checked(session, body.get("sessionToken", ""), int(body["details"]["sequence"]))
 
     async def register(self, user_id: str) -> Pending:
         body = await self._post(f"/v2/users/{user_id}/passkeys", {})
@@ -310,6 +400,54 @@ async def _prepare(setup: Grpc | Rest, users: list[str], count: int, pad: int) -
     return [(p, sign(p.challenge, pad=pad)) for p in started]
 
 
+async def _enrolled(setup: Grpc, count: int) -> list[Enrolled]:
+    """Users with one READY passkey each, registered and verified over gRPC."""
+    enrolled: list[Enrolled] = []
+    numbers = iter(range(count))
+
+    async def make() -> None:
+        for n in numbers:
+            user_id = await setup.add_user(n)
+            pending = await setup.register(user_id)
+            auth = SoftAuthenticator()
+            credential = auth.register(challenge=pending.challenge, origin=ORIGIN, rp_id=RP_ID, attestation=ATTESTATION)
+            await setup.verify(pending, credential)
+            enrolled.append(Enrolled(user_id, auth))
+
+    await asyncio.gather(*(make() for _ in range(16)))
+    return enrolled
+
+
+async def _signin_jobs(client: Grpc | Rest, setup: Grpc, mode: str, total: int) -> list[Callable[[], Awaitable[None]]]:
+    users = await _enrolled(setup, max(1, total // CREDS_PER_USER))
+    if mode == "signin":
+
+        def signin(user: Enrolled) -> Callable[[], Awaitable[None]]:
+            async def job() -> None:
+                session = await client.create_session(user.user_id)
+                await client.set_session(session, assertion(user, session.challenge))
+
+            return job
+
+        return [signin(users[n % len(users)]) for n in range(total)]
+    # setsession: sessions created (over gRPC) and assertions signed before the timed window.
+    sessions: list[tuple[Session, dict[str, Any]]] = []
+    targets = iter(range(total))
+
+    async def make() -> None:
+        for n in targets:
+            user = users[n % len(users)]
+            session = await setup.create_session(user.user_id)
+            sessions.append((session, assertion(user, session.challenge)))
+
+    await asyncio.gather(*(make() for _ in range(16)))
+    return [_set_job(client, s, a) for s, a in sessions]
+
+
+def _set_job(client: Grpc | Rest, session: Session, credential: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+    return lambda: client.set_session(session, credential)
+
+
 def _client(plan: dict[str, Any], transport: str) -> Grpc | Rest:
     if transport == "grpc":
         return Grpc(plan["grpc"], plan["token"])
@@ -330,6 +468,10 @@ async def run_cell(plan: dict[str, Any], cell: dict[str, Any], setup: Grpc | Non
             jobs = [_verify_job(client, p, c) for p, c in prepared]
         elif setup is None:
             raise Failed(f"a {transport} cell needs our service's gRPC address in the plan")
+        elif mode in SIGNIN_MODES:
+            if transport not in ("grpc", "rest"):
+                raise Failed(f"sign-in cells are gRPC or REST, not {transport}")
+            jobs = await _signin_jobs(client, setup, mode, count + warm)
         elif mode == "full":
             users = await _users(setup, max(1, count // CREDS_PER_USER))
 

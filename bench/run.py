@@ -4,7 +4,9 @@ First issue 17's table (bench/versus.py): the floor, our service on SQLite and P
 the two peers of bench/peers, each pinned to one core, three repetitions. Then the grid: for
 SQLite and PostgreSQL, 1 and 2 workers, a fresh database, `passkeys run` (gRPC + Envoy) as a
 subprocess, the load generator (bench/load.py) as another, on the shared cores, the server's
-process tree's resident memory sampled all along. BENCH_QUICK=1 runs every row with tiny
+process tree's resident memory sampled all along; in the same server, the sign-in rows
+(SessionService over gRPC and REST) against the bare `verify_authentication_response` floor
+measured in the same run. BENCH_QUICK=1 runs every row with tiny
 counts; BENCH_OUT names the markdown file (default bench/results.md).
 """
 
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import versus
+from bench.load import SIGNIN_MODES
 from bench.processes import Sampler, bench_module, floor, run_load, service, with_server_cpu
 from tests.support.databases import fresh_database
 
@@ -30,12 +33,16 @@ OUT = Path(os.environ.get("BENCH_OUT", "bench/results.md"))
 # BENCH_DATABASES / BENCH_WORKERS narrow the run while working on one part.
 DATABASES = tuple(os.environ.get("BENCH_DATABASES", "sqlite,postgres").split(","))
 WORKERS = tuple(int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(","))
-# BENCH_PARTS=versus (issue 17's table only) or grid (the transports, workers and memory only).
-PARTS = tuple(os.environ.get("BENCH_PARTS", "versus,grid").split(","))
+# BENCH_PARTS=versus (issue 17's table only), grid (the transports, workers and memory only) or
+# signin (the sign-in rows only), or several of them, comma-separated.
+PARTS = tuple(os.environ.get("BENCH_PARTS", "versus,grid,signin").split(","))
 TRANSPORTS = ("grpc", "rest", "grpc-web")
 CONCURRENCY = (1, 16, 64)
 MODES = ("verify", "full")
 BIG_IN_FLIGHT = 64
+# Sign-in: CreateSession + SetSession ("signin") and SetSession alone ("setsession").
+SIGNIN_TRANSPORTS = ("grpc", "rest")
+SIGNIN_CONCURRENCY = (1, 16)
 
 
 def warm_for(concurrency: int) -> int:
@@ -46,26 +53,34 @@ def warm_for(concurrency: int) -> int:
 def count_for(mode: str, concurrency: int) -> int:
     if QUICK:
         return max(8, concurrency)
-    base = 600 if mode == "verify" else 300
+    base = 600 if mode in ("verify", "setsession") else 300
     return base // 3 if concurrency == 1 else base
 
 
-def measure(db: str, workers: int) -> dict[str, Any]:
-    cells = [
+def _cells(transports: tuple[str, ...], concurrencies: tuple[int, ...], modes: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [
         {"transport": t, "mode": m, "concurrency": c, "count": count_for(m, c), "warm": warm_for(c)}
-        for t in TRANSPORTS
-        for c in CONCURRENCY
-        for m in MODES
+        for t in transports
+        for c in concurrencies
+        for m in modes
     ]
-    cells.append(
-        {
-            "transport": "grpc",
-            "mode": "big",
-            "concurrency": BIG_IN_FLIGHT,
-            "count": BIG_IN_FLIGHT,
-            "warm": warm_for(BIG_IN_FLIGHT),
-        }
-    )
+
+
+def measure(db: str, workers: int) -> dict[str, Any]:
+    cells = []
+    if "grid" in PARTS:
+        cells += _cells(TRANSPORTS, CONCURRENCY, MODES)
+        cells.append(
+            {
+                "transport": "grpc",
+                "mode": "big",
+                "concurrency": BIG_IN_FLIGHT,
+                "count": BIG_IN_FLIGHT,
+                "warm": warm_for(BIG_IN_FLIGHT),
+            }
+        )
+    if "signin" in PARTS:
+        cells += _cells(SIGNIN_TRANSPORTS, SIGNIN_CONCURRENCY, SIGNIN_MODES)
     with tempfile.TemporaryDirectory(prefix="passkeys-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         with fresh_database(db, tmp) as url, service(url, workers, tmp) as (proc, grpc_at, http_at, token):
@@ -147,8 +162,10 @@ def render(
         "",
         *([*versus.render(against), ""] if against else []),
     ]
-    if runs:
+    if runs and "grid" in PARTS:
         lines += _render_grid(floors, runs)
+    if runs and "signin" in PARTS:
+        lines += _render_signin(floors["assertion"], runs)
     failures = [(r["db"], r["workers"], c) for r in runs for c in r["cells"] if c["failed"]]
     failed = sum(c["failed"] for *_, c in failures)
     failed += sum(r["failed"] for rows in (against or {}).get("rows", {}).values() for r in rows)
@@ -160,8 +177,43 @@ def render(
     return "\n".join(lines) + "\n"
 
 
+CELL_HEAD = [
+    "| db | workers | transport | mode | concurrency | ok | failed | calls/s | ÷ floor | ÷ floor per worker "
+    "| p50 ms | p99 ms | server CPU ms/call | Envoy CPU ms/call | load generator CPU ms/call | peak RSS MiB |",
+    "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def _cell_row(run: dict[str, Any], c: dict[str, Any], base: float) -> str:
+    return (
+        f"| {run['db']} | {run['workers']} | {c['transport']} | {c['mode']} | {c['concurrency']} | {c['ok']} "
+        f"| {c['failed']} | {c['rate']:,.0f} | {_ratio(c['rate'], base)} "
+        f"| {_ratio(c['rate'] / run['workers'], base)} | {c['p50_ms']} | {c['p99_ms']} "
+        f"| {c['server_cpu_ms']} | {c['envoy_cpu_ms'] if c['transport'] != 'grpc' else '-'} "
+        f"| {c['client_cpu_ms']} | {c['peak_rss_mib']} |"
+    )
+
+
+def _render_signin(floor_rate: float, runs: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "### Sign-in: SessionService, user-first, ES256, user verification required",
+        "",
+        f"Floor: bare `webauthn.verify_authentication_response`, one core, same assertion kind: "
+        f"{floor_rate:,.0f} verifies/s. signin = CreateSession + signing the assertion + SetSession; "
+        "setsession = SetSession only (sessions created and assertions signed before the clock). "
+        "Ratios are to that floor; *per worker* divides by the worker count.",
+        "",
+        *CELL_HEAD,
+    ]
+    for run in runs:
+        lines += [_cell_row(run, c, floor_rate) for c in run["cells"] if c["mode"] in SIGNIN_MODES]
+    return lines
+
+
 def _render_grid(floors: dict[str, float], runs: list[dict[str, Any]]) -> list[str]:
     packed = floors["packed"]
+    registration = {att: rate for att, rate in floors.items() if att != "assertion"}
     lines = [
         "The grid below runs the server and the load generator on the same (shared) cores, unpinned.",
         "",
@@ -169,7 +221,7 @@ def _render_grid(floors: dict[str, float], runs: list[dict[str, Any]]) -> list[s
         "",
         "| attestation | verifies/s |",
         "|---|---:|",
-        *(f"| {att} | {rate:,.0f} |" for att, rate in floors.items()),
+        *(f"| {att} | {rate:,.0f} |" for att, rate in registration.items()),
         "",
         "### The service (packed attestation, ES256)",
         "",
@@ -177,21 +229,10 @@ def _render_grid(floors: dict[str, float], runs: list[dict[str, Any]]) -> list[s
         "RegisterPasskey + signing + VerifyPasskeyRegistration. Ratios are to the packed floor; "
         "*per worker* divides by the worker count.",
         "",
-        "| db | workers | transport | mode | concurrency | ok | failed | calls/s | ÷ floor | ÷ floor per worker "
-        "| p50 ms | p99 ms | server CPU ms/call | Envoy CPU ms/call | load generator CPU ms/call | peak RSS MiB |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *CELL_HEAD,
     ]
     for run in runs:
-        for c in run["cells"]:
-            if c["mode"] == "big":
-                continue
-            lines.append(
-                f"| {run['db']} | {run['workers']} | {c['transport']} | {c['mode']} | {c['concurrency']} | {c['ok']} "
-                f"| {c['failed']} | {c['rate']:,.0f} | {_ratio(c['rate'], packed)} "
-                f"| {_ratio(c['rate'] / run['workers'], packed)} | {c['p50_ms']} | {c['p99_ms']} "
-                f"| {c['server_cpu_ms']} | {c['envoy_cpu_ms'] if c['transport'] != 'grpc' else '-'} "
-                f"| {c['client_cpu_ms']} | {c['peak_rss_mib']} |"
-            )
+        lines += [_cell_row(run, c, packed) for c in run["cells"] if c["mode"] in MODES]
     lines += [
         "",
         "### REST and grpc-web through Envoy against direct gRPC (verify only)",
@@ -239,9 +280,10 @@ def main() -> int:
                 warm=warm_for(versus.CONCURRENCY) if QUICK else 150,
                 floor_s=0.3 if QUICK else 2.0,
             )
-    floors = {att: v["rate"] for att, v in floor(0.3 if QUICK else 2.0).items()}
+    # The sign-in floor ("assertion") in the same run as the rows it divides.
+    floors = {att: v["rate"] for att, v in floor(0.3 if QUICK else 2.0, ("none", "packed", "assertion")).items()}
     runs = []
-    for db in DATABASES if "grid" in PARTS else ():
+    for db in DATABASES if {"grid", "signin"} & set(PARTS) else ():
         for workers in WORKERS:
             print(f"bench: {db}, {workers} worker(s)...", file=sys.stderr, flush=True)
             runs.append(measure(db, workers))

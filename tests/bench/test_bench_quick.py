@@ -1,7 +1,8 @@
 """`make bench` in its tiny form (BENCH_QUICK=1): the whole run works end to end and its tables
 have every row, each with sane numbers (no failed call, every call counted, rates, latencies,
 CPU, memory): issue 17's table of the floor, our service and the two peers of bench/peers, and
-the grid on SQLite and PostgreSQL, with 1 and 2 workers."""
+the grid on SQLite and PostgreSQL, with 1 and 2 workers, and its sign-in rows (SessionService over
+gRPC and REST against the bare verify_authentication_response floor of the same run)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import run, versus
+from bench.load import SIGNIN_MODES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +39,8 @@ def test_quick_bench_prints_every_row_with_sane_numbers(tmp_path: Path) -> None:
 
     floor = data["floor"]
     assert 100 < floor["packed"] < floor["none"]  # none skips the signature check
+    assert floor["assertion"] > 100
+    assert f"same assertion kind: {floor['assertion']:,.0f} verifies/s" in table
 
     against = data["versus"]
     assert against["server_core"] != against["load_core"]  # the machine has 2 cores
@@ -61,7 +65,17 @@ def test_quick_bench_prints_every_row_with_sane_numbers(tmp_path: Path) -> None:
         for mode in run.MODES
         for concurrency in run.CONCURRENCY
     }
-    seen = set()
+    expected_signin = {
+        (db, workers, transport, mode, concurrency)
+        for db in run.DATABASES
+        for workers in run.WORKERS
+        for transport in run.SIGNIN_TRANSPORTS
+        for mode in SIGNIN_MODES
+        for concurrency in run.SIGNIN_CONCURRENCY
+    }
+    seen, seen_signin = set(), set()
+    # Sign-in rows only under their own heading, registration rows only before it.
+    signin_at = table.index("### Sign-in")
     for r in data["runs"]:
         assert r["idle_rss_mib"] > 20 and r["peak_rss_mib"] >= r["idle_rss_mib"]
         for c in r["cells"]:
@@ -73,13 +87,24 @@ def test_quick_bench_prints_every_row_with_sane_numbers(tmp_path: Path) -> None:
             if c["mode"] == "big":
                 assert c["concurrency"] == run.BIG_IN_FLIGHT and c["peak_rss_mib"] >= r["idle_rss_mib"]
             else:
-                seen.add(key)
-                # One table row per cell, naming it.
+                (seen_signin if c["mode"] in SIGNIN_MODES else seen).add(key)
+                # One table row per cell, naming it; a sign-in row's ratio is to the sign-in floor.
+                base = floor["assertion"] if c["mode"] in SIGNIN_MODES else floor["packed"]
                 row = (
-                    f"| {r['db']} | {r['workers']} | {c['transport']} | {c['mode']} | {c['concurrency']} | {c['ok']} |"
+                    f"| {r['db']} | {r['workers']} | {c['transport']} | {c['mode']} | {c['concurrency']} | {c['ok']} "
+                    f"| 0 | {c['rate']:,.0f} | {c['rate'] / base:.3f} |"
                 )
-                assert row in table, row
+                part = table[signin_at:] if c["mode"] in SIGNIN_MODES else table[:signin_at]
+                assert row in part, row
     assert seen == expected
-    for heading in ("### Against the endpoint", "### Floor", "### The service", "### REST and grpc-web", "### Memory"):
+    assert seen_signin == expected_signin
+    for heading in (
+        "### Against the endpoint",
+        "### Floor",
+        "### The service",
+        "### REST and grpc-web",
+        "### Memory",
+        "### Sign-in",
+    ):
         assert heading in table
     assert "failed calls: 0." in table
