@@ -28,7 +28,7 @@ from webauthn.helpers.structs import (
 
 from passkeys.errors import SERVER_FAULT, FailedPrecondition, Reason, ServerFault
 from passkeys.registration.errors import AssertionRejected
-from passkeys.registration.verify import _CLIENT_FAULTS, _server_fault
+from passkeys.registration.verify import _CLIENT_FAULTS, CLIENT_DATA_MESSAGE_CHECKS, _server_fault
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,7 @@ USER_VERIFICATION = ("required", "preferred", "discouraged")
 _KNOWN_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
 # The library's InvalidAuthenticationResponse messages, to the check that failed (first match wins).
 _MESSAGE_CHECKS: tuple[tuple[str, str], ...] = (
-    ("id and raw_id", "raw_id"),
-    ("credential type", "credential_type"),
-    ("clientDataJSON", "client_data"),
-    ("client data type", "client_data_type"),
-    ("challenge", "challenge"),
-    ("origin", "origin"),
-    ("token_binding", "token_binding"),
+    *CLIENT_DATA_MESSAGE_CHECKS,
     ("authenticatorData", "authenticator_data"),
     ("RP ID hash", "rp_id_hash"),
     ("not present", "user_presence"),

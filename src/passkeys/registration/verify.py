@@ -98,9 +98,9 @@ _FUNCTION_CHECKS: dict[str, str] = {
     "parse_authenticator_data": "attestation_object",
     "parse_cbor": "attestation_object",
 }
-# InvalidRegistrationResponse, the library's one type for most checks: by its message (first
-# match wins). Format modules end theirs with "(Packed)", "(TPM)", ...: attestation_statement.
-_MESSAGE_CHECKS: tuple[tuple[str, str], ...] = (
+# The library's messages for the checks registration and sign-in share (the credential and its
+# client data), first in both tables below and in signin.py.
+CLIENT_DATA_MESSAGE_CHECKS: tuple[tuple[str, str], ...] = (
     ("id and raw_id", "raw_id"),
     ("credential type", "credential_type"),
     ("clientDataJSON", "client_data"),
@@ -108,6 +108,11 @@ _MESSAGE_CHECKS: tuple[tuple[str, str], ...] = (
     ("challenge", "challenge"),
     ("origin", "origin"),
     ("token_binding", "token_binding"),
+)
+# InvalidRegistrationResponse, the library's one type for most checks: by its message (first
+# match wins). Format modules end theirs with "(Packed)", "(TPM)", ...: attestation_statement.
+_MESSAGE_CHECKS: tuple[tuple[str, str], ...] = (
+    *CLIENT_DATA_MESSAGE_CHECKS,
     ("attestationObject was malformed", "attestation_object"),
     ("None attestation had unexpected", "none_attestation_statement"),
     ("RP ID hash", "rp_id_hash"),
