@@ -138,13 +138,15 @@ def test_a_rapid_reset_flood_is_cut_off_counted_and_logged(served: tuple[ServerP
         ("passkeys_grpc_rapid_reset_connections_total", frozenset()), 0
     ) - before.get(("passkeys_grpc_rapid_reset_connections_total", frozenset()), 0)
     assert closed >= 1
-    # The count is scraped at once; the log line of the last close may still be on its way through
-    # the server's stdout pipe: wait for it (bounded), then the two must agree exactly.
+    # The count is scraped at once; the log line of the last flood may still be on its way through
+    # the server's stdout pipe: wait for it (bounded), then the two must agree exactly. A flood
+    # whose connection the attacker dropped itself before the guard came is logged "not found".
     deadline = time.monotonic() + 5
     while True:
-        warnings = [line for line in server.log_lines() if line.get("msg") == "http2 rapid reset: connection closed"]
+        warnings = [line for line in server.log_lines() if str(line.get("msg", "")).startswith("http2 rapid reset:")]
         if len(warnings) >= closed or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     assert len(warnings) == closed
-    assert warnings[0]["peer"].startswith("127.0.0.1:") and warnings[0]["resets"] >= 200
+    shut = [line for line in warnings if line["msg"] == "http2 rapid reset: connection closed"]
+    assert shut and shut[0]["peer"].startswith("127.0.0.1:") and shut[0]["resets"] >= 200

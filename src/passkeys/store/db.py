@@ -15,6 +15,7 @@ watchdog cuts. A write whose deadline has passed is rolled back instead of commi
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -34,6 +35,8 @@ from passkeys import deadline
 from passkeys.errors import Reason, Unavailable, deadline_exceeded
 from passkeys.store.unit_of_work import UnitOfWork
 from passkeys.store.watchdog import Watchdog
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 30
 # A stopped or unreachable PostgreSQL must turn into UNAVAILABLE within seconds, not hang.
@@ -260,8 +263,19 @@ def _unavailable_on_connection_errors() -> Iterator[None]:
     except (OperationalError, PoolTimeout) as exc:
         if deadline.expired():
             raise deadline_exceeded() from exc
+        _log_cause(exc)
         raise _unavailable() from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
+            _log_cause(exc)
             raise _unavailable() from exc
         raise
+
+
+def _log_cause(exc: Exception) -> None:
+    # The client hears only "unavailable, retry later"; the operator needs to know why (a lock
+    # or statement timeout, too many clients, a cut connection). The driver's first line names
+    # the cause and holds no parameters.
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    first = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
+    log.warning("database unavailable", extra={"error": type(cause).__name__, "cause": first})
