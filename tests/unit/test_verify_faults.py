@@ -1,5 +1,5 @@
-"""Whose fault a failed verification is (registration/verify.py): the rule on exception chains as
-py_webauthn raises them (a format module re-raising what it caught), and the check it names."""
+"""Whose fault a failed verification is (registration/faults.py): the rule on exception chains
+as py_webauthn raises them (a format module re-raising what it caught), and the check it names."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from OpenSSL import crypto
 from webauthn.helpers.exceptions import InvalidCertificateChain, InvalidRegistrationResponse
 
 from passkeys.errors import ServerFault, ServerOverloaded
-from passkeys.registration.verify import _library_check, _server_fault
+from passkeys.registration.faults import server_fault
+from passkeys.registration.verify import _library_check
 
 
 def wrapped(inner: BaseException, outer_message: str = "attestationObject was malformed") -> Exception:
@@ -26,20 +27,20 @@ def wrapped(inner: BaseException, outer_message: str = "attestationObject was ma
 
 @pytest.mark.parametrize("number", [errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOSPC])
 def test_resource_exhaustion_anywhere_in_the_chain_is_unavailable(number: int) -> None:
-    fault = _server_fault(wrapped(OSError(number, "exhausted")))
+    fault = server_fault(wrapped(OSError(number, "exhausted")))
     assert isinstance(fault, ServerOverloaded) and fault.reason == "SERVER_RESOURCES_EXHAUSTED"
-    assert isinstance(_server_fault(wrapped(MemoryError())), ServerOverloaded)
+    assert isinstance(server_fault(wrapped(MemoryError())), ServerOverloaded)
 
 
 def test_other_os_errors_and_our_own_roots_failing_are_internal() -> None:
-    fault = _server_fault(wrapped(PermissionError(errno.EACCES, "denied")))
+    fault = server_fault(wrapped(PermissionError(errno.EACCES, "denied")))
     assert type(fault) is ServerFault and fault.reason == "SERVER_FAULT"
     roots = wrapped(InvalidCertificateChain("Could not prepare root certs. See __cause__ for more info"), "x (TPM)")
-    assert type(_server_fault(roots)) is ServerFault
+    assert type(server_fault(roots)) is ServerFault
 
 
 def test_the_credentials_faults_are_named() -> None:
-    assert _server_fault(wrapped(ValueError("bad CBOR"))) is None
+    assert server_fault(wrapped(ValueError("bad CBOR"))) is None
     assert _library_check(wrapped(ValueError("bad CBOR"))) == "attestation_object"
     store_error = crypto.X509StoreContextError("unable to get local issuer certificate", [20, 0, "x"], None)  # type: ignore[arg-type]
     chain = wrapped(wrapped(store_error, "Certificate chain could not be validated"), "Certificate chain ... (Packed)")

@@ -28,7 +28,8 @@ from webauthn.helpers.structs import (
 
 from passkeys.errors import SERVER_FAULT, FailedPrecondition, Reason, ServerFault
 from passkeys.registration.errors import AssertionRejected
-from passkeys.registration.verify import _CLIENT_FAULTS, CLIENT_DATA_MESSAGE_CHECKS, _server_fault
+from passkeys.registration.faults import CLIENT_FAULTS, server_fault
+from passkeys.registration.verify import CLIENT_DATA_MESSAGE_CHECKS
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,8 @@ def verify_assertion(
                 credential_current_sign_count=0,  # compared below, once the signature is known good
                 require_user_verification=require_user_verification,
             )
-        except _CLIENT_FAULTS as exc:
-            if _server_fault(exc) is not None:
+        except CLIENT_FAULTS as exc:
+            if server_fault(exc) is not None:
                 raise
             detail = str(exc) if isinstance(exc, lib.WebAuthnException | ValueError) else "malformed value"
             raise AssertionRejected(_check_of(exc), f"{type(exc).__name__}: {detail}") from exc
@@ -196,6 +197,6 @@ def verify_assertion(
     except (AssertionRejected, SignCountRegressed):
         raise
     except Exception as exc:  # what escaped the library's and our checks is the server's failure
-        fault = _server_fault(exc)
+        fault = server_fault(exc)
         log.error("verifying an assertion failed on the server's side", exc_info=exc)
         raise (fault or ServerFault(SERVER_FAULT, "internal error")) from exc

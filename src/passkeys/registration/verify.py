@@ -11,20 +11,15 @@ is not: ServerOverloaded (UNAVAILABLE) or ServerFault (INTERNAL), logged with th
 
 from __future__ import annotations
 
-import errno
 import logging
-import struct
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import cbor2
-import cryptography.exceptions
 from OpenSSL import crypto
-from pyasn1.error import PyAsn1Error
 from webauthn import verify_registration_response
 from webauthn.helpers import base64url_to_bytes, parse_attestation_object
 from webauthn.helpers import exceptions as lib
@@ -36,39 +31,19 @@ from webauthn.helpers.structs import (
     CredentialDeviceType,
 )
 
-from passkeys.errors import SERVER_FAULT, SERVER_RESOURCES_EXHAUSTED, ServerFault, ServerOverloaded
+from passkeys.errors import SERVER_FAULT, ServerFault
 from passkeys.registration import attestation_policy as attestation
 from passkeys.registration import strict
 from passkeys.registration.attestation_policy import AttestationPolicy
 from passkeys.registration.errors import CredentialRejected
+from passkeys.registration.faults import CLIENT_FAULTS as _CLIENT_FAULTS
+from passkeys.registration.faults import chain as _chain
+from passkeys.registration.faults import server_fault as _server_fault
 from passkeys.registration.metadata import MetadataEntry
 
 log = logging.getLogger(__name__)
 
 _KNOWN_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
-
-# What a wrong credential makes the library (or the parsers under it) raise: the client's fault.
-# ValueError covers JSONDecodeError, binascii.Error and UnicodeError; AttributeError is what the
-# library raises when a JSON member it calls .get() on is a list.
-_CLIENT_FAULTS: tuple[type[Exception], ...] = (
-    lib.WebAuthnException,
-    ValueError,
-    KeyError,
-    IndexError,
-    TypeError,
-    AttributeError,
-    OverflowError,
-    struct.error,
-    cbor2.CBORError,
-    PyAsn1Error,
-    crypto.Error,
-    crypto.X509StoreContextError,
-    cryptography.exceptions.InvalidSignature,
-    cryptography.exceptions.InvalidKey,
-    cryptography.exceptions.UnsupportedAlgorithm,
-)
-# OS errors that mean the machine is out of something for now: retrying later may succeed.
-_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS, errno.EAGAIN, errno.ENOSPC})
 
 # The library's exception types, mapped to the check that failed: the first type found anywhere
 # along the chain of causes wins (a chain that does not reach a root is X509StoreContextError,
@@ -156,32 +131,6 @@ class VerifiedCredential:
     # The attestation statement was verified against a trust root (MDS, PASSKEYS_ATTESTATION_ROOTS_DIR
     # or a root py_webauthn ships), not merely self-consistent: the AAGUID is then proven.
     attestation_trusted: bool = False
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and its causes (explicit or implicit), outermost first."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen and len(seen) < 32:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _server_fault(exc: BaseException) -> ServerFault | None:
-    """The server's own failure anywhere along `exc`'s causes (the library wraps what it
-    catches: "attestationObject was malformed" may hide an OSError), else None."""
-    for link in _chain(exc):
-        if isinstance(link, MemoryError) or (isinstance(link, OSError) and link.errno in _EXHAUSTED):
-            reason = getattr(link, "strerror", None) or "out of memory"
-            return ServerOverloaded(
-                SERVER_RESOURCES_EXHAUSTED, f"the server is out of resources ({reason}); retry later"
-            )
-        if isinstance(link, OSError):
-            return ServerFault(SERVER_FAULT, "internal error")
-        if isinstance(link, lib.InvalidCertificateChain) and str(link).startswith("Could not prepare root certs"):
-            return ServerFault(SERVER_FAULT, "internal error")  # our roots, loaded and checked at start
-    return None
 
 
 def _library_function(exc: BaseException) -> str | None:
