@@ -1,12 +1,14 @@
 """Settings turned, once at start, into the narrow values each part takes: the use cases see a
-RelyingParty and a Policy, never the whole Settings."""
+RelyingParty and a Policy (a SignInPolicy for sign-in), never the whole Settings."""
 
 from __future__ import annotations
 
 from passkeys.commands.passkeys import PasskeyCommands
+from passkeys.commands.sessions import SessionCommands
 from passkeys.config import Settings
 from passkeys.registration.attestation_policy import load_attestation_policy
 from passkeys.registration.options import RelyingParty
+from passkeys.registration.signin import SignInPolicy
 from passkeys.registration.verify import Policy
 from passkeys.store.db import Database
 
@@ -44,3 +46,15 @@ def policy(settings: Settings) -> Policy:
 
 def passkey_commands(db: Database, settings: Settings) -> PasskeyCommands:
     return PasskeyCommands(db, relying_party(settings), policy(settings))
+
+
+def sign_in_policy(settings: Settings) -> SignInPolicy:
+    return SignInPolicy(
+        origins=settings.origins,
+        allow_cross_origin=settings.allow_cross_origin,
+        refuse_sign_count_regression=settings.sign_count_policy == "refuse",
+    )
+
+
+def session_commands(db: Database, settings: Settings) -> SessionCommands:
+    return SessionCommands(db, relying_party(settings), sign_in_policy(settings))

@@ -35,7 +35,6 @@ from passkeys.api.session_servicer import SessionService
 from passkeys.auth.authenticate import Authenticator
 from passkeys.auth.jwt import JwtVerifier
 from passkeys.commands import expiry
-from passkeys.commands.sessions import SessionCommands
 from passkeys.config import Settings
 from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas
@@ -154,7 +153,7 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
         v2beta_pb2_grpc.add_UserServiceServicer_to_server(UserServiceV2Beta(users), server)
         passkey_details_pb2_grpc.add_PasskeyDetailsServiceServicer_to_server(PasskeyDetailsService(users), server)
         session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-            SessionService(SessionCommands(db, settings), authn), server
+            SessionService(assemble.session_commands(db, settings), authn), server
         )
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable(server, (*SERVICE_NAMES, health.SERVICE_NAME))

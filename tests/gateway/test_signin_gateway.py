@@ -36,7 +36,7 @@ def test_user_first_sign_in_over_rest(gw: Gateway) -> None:
     body = created.json()
     challenge, options = _challenge(body)
     assert options["rpId"] == RP_ID and len(options["allowCredentials"]) == 1
-    assert body["details"]["sequence"] == "1"
+    assert body["details"]["sequence"] == "4"  # added, user.checked, webAuthN.challenged, token.set
     session_id = body["sessionId"]
 
     assertion = user.auth.authenticate(
@@ -47,7 +47,7 @@ def test_user_first_sign_in_over_rest(gw: Gateway) -> None:
     )
     assert changed.status_code == 200, changed.text
     token = changed.json()["sessionToken"]
-    assert token and token != body["sessionToken"] and changed.json()["details"]["sequence"] == "2"
+    assert token and token != body["sessionToken"] and changed.json()["details"]["sequence"] == "6"
 
     # Replayed: 412 with a google.rpc.Status body, nothing stored.
     before = snapshot(gw.grpc.url)
@@ -117,6 +117,6 @@ def test_sign_in_over_grpc_web(gw: Gateway) -> None:
     )
     changed = gw.grpc_web("SetSession", check_assertion(reply.session_id, assertion), text=True, service_path=CONNECT)
     assert changed.code == 0, changed.message
-    assert spb.SetSessionResponse.FromString(changed.messages[0]).details.sequence == 2
+    assert spb.SetSessionResponse.FromString(changed.messages[0]).details.sequence == 6
     again = gw.grpc_web("SetSession", check_assertion(reply.session_id, assertion), service_path=CONNECT)
     assert again.code == 9 and again.error_info().reason == "CHALLENGE_MISSING"  # FAILED_PRECONDITION

@@ -76,19 +76,20 @@ def test_user_first_sign_in(client: Client) -> None:
         {"id": b64url(user.auth.credential_id), "type": "public-key", "transports": ["internal"]}
     ]
     assert b64url(other.auth.credential_id) not in str(options)
-    assert created.details.sequence == 1 and created.session_token
+    # session.added, user.checked, webAuthN.challenged, token.set (tests/service/test_session_events.py)
+    assert created.details.sequence == 4 and created.session_token
 
     assertion = _assertion(user, challenge_of(created.challenges), sign_count=7)
     changed = sessions.SetSession(check_assertion(created.session_id, assertion))
     assert changed.session_token and changed.session_token != created.session_token
-    assert changed.details.sequence == 2
+    assert changed.details.sequence == 6  # webAuthN.checked, token.set
     assert not changed.HasField("challenges") or not changed.challenges.HasField("web_auth_n")
 
     got = sessions.GetSession(spb.GetSessionRequest(session_id=created.session_id)).session
     assert got.factors.user.id == user.user_id and got.factors.user.login_name == user.username
     assert got.factors.web_auth_n.user_verified is True
     assert got.factors.web_auth_n.verified_at.ToDatetime() >= got.creation_date.ToDatetime()
-    assert got.sequence == 2
+    assert got.sequence == 6
     [stored] = _sql(client.url, "SELECT sign_count, last_used_at FROM passkeys WHERE id = :id", id=user.passkey_id)
     assert stored.sign_count == 7 and stored.last_used_at is not None
     # The passkey's use is the user's next event.
@@ -436,7 +437,14 @@ def test_concurrent_set_session_with_one_assertion_exactly_one_wins(client: Clie
     assert codes.count(grpc.StatusCode.OK) == 1
     assert set(codes) == {grpc.StatusCode.OK, FAILED}, unexpected
     [row] = _sql(client.url, "SELECT sequence FROM sessions WHERE id = :id", id=session_id)
-    assert row.sequence == 2
+    assert row.sequence == 6
+    # The winner's events only, gap-free after CreateSession's four.
+    events = _sql(client.url, "SELECT sequence, type FROM session_events WHERE session_id = :id ORDER BY sequence",
+                  id=session_id)  # fmt: skip
+    assert [(e.sequence, e.type) for e in events] == [
+        (1, "session.added"), (2, "session.user.checked"), (3, "session.webAuthN.challenged"),
+        (4, "session.token.set"), (5, "session.webAuthN.checked"), (6, "session.token.set"),
+    ]  # fmt: skip
 
 
 def test_refusals_are_counted_by_reason_and_check(client: Client) -> None:

@@ -4,8 +4,9 @@ list and delete sessions.
 A session holds at most one pending WebAuthn challenge, with the RP ID and the user verification
 requirement it was issued for; checking an assertion clears it, so a challenge works once, and it
 expires after PASSKEYS_CHALLENGE_TTL_S. Each change makes a new session token (shown once, kept as
-its SHA-256) and moves the session's sequence. Each use case is one transaction: every failure
-leaves the database exactly as it was.
+its SHA-256). Every change is an event of the session's own (commands/session_events.py), written
+with the row it changes; the answer's `details` are the last event's. Each use case is one
+transaction: every failure leaves the database exactly as it was.
 
 Beyond ZITADEL: discoverable sign-in. A challenge requested with no user checked lists no
 credentials; the assertion then names its credential, whose owner becomes the session's user
@@ -27,15 +28,16 @@ from passkeys.auth import permissions, tokens
 from passkeys.auth.authorize import denied
 from passkeys.auth.caller import Caller, Kind
 from passkeys.auth.permissions import SESSION_DELETE, SESSION_READ, SESSION_WRITE
+from passkeys.commands import session_events as events
 from passkeys.commands import validate
-from passkeys.config import Settings
 from passkeys.details import Details, now
 from passkeys.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Reason
 from passkeys.limits import MAX_CREDENTIAL_JSON, MIN_CREDENTIAL_JSON
-from passkeys.registration.options import choose_rp_id
+from passkeys.registration.options import RelyingParty, choose_rp_id
 from passkeys.registration.signin import (
     USER_VERIFICATION,
     AllowedCredential,
+    SignInPolicy,
     VerifiedAssertion,
     credential_id_of,
     request_options,
@@ -44,6 +46,7 @@ from passkeys.registration.signin import (
 from passkeys.store import sessions as store
 from passkeys.store.db import Database
 from passkeys.store.events import EventRepository
+from passkeys.store.session_events import NewEvent
 
 CHALLENGE_BYTES = 32
 TOKEN_BYTES = 32
@@ -234,14 +237,9 @@ def _metadata_json(current: Mapping[str, str], changes: Mapping[str, bytes]) -> 
     return merged
 
 
-def _details(row: Mapping[str, Any], user: store.UserRef | None) -> Details:
+def _owner(user: store.UserRef | None) -> str:
     # A session is the instance's; its user's organization is the owner once a user is known.
-    return Details(
-        sequence=row["sequence"],
-        change_date=row["changed_at"],
-        resource_owner=user.org_id if user else "",
-        creation_date=row["created_at"],
-    )
+    return user.org_id if user else ""
 
 
 def _view(row: Any) -> SessionView:
@@ -273,9 +271,10 @@ def _view(row: Any) -> SessionView:
 
 
 class SessionCommands:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, rp: RelyingParty, policy: SignInPolicy) -> None:
         self.db = db
-        self.settings = settings
+        self.rp = rp
+        self.policy = policy
 
     def create(self, *, caller: Caller, data: SessionInput) -> SessionChange:
         _require(caller, SESSION_WRITE)
@@ -290,6 +289,11 @@ class SessionCommands:
         with self.db.write() as uow:
             repo = uow.signin
             user = _find_user(repo, data.user) if data.user is not None else None
+            changes = [events.added(data.user_agent or {})]
+            if user is not None:
+                changes.append(events.user_checked(user.id))
+            if data.metadata:
+                changes.append(events.metadata_set(data.metadata))
             row: dict[str, Any] = {
                 "id": ids.new_id(),
                 "token_hash": token_hash,
@@ -306,13 +310,20 @@ class SessionCommands:
                 "metadata": _metadata_json({}, data.metadata),
                 "user_agent": dict(data.user_agent or {}),
                 "expires_at": at + data.lifetime if data.lifetime else None,
-                "sequence": 1,
                 "created_at": at,
                 "changed_at": at,
             }
-            options = self._challenge(repo, row, user, data.challenge, at)
+            if data.lifetime:
+                changes.append(events.lifetime_set(data.lifetime, row["expires_at"]))
+            options = self._challenge(repo, row, user, data.challenge, at, changes)
+            changes.append(events.token_set())
+            row["sequence"] = len(changes)
             repo.insert_session(row)
-            return SessionChange(_details(row, user), row["id"], token, options)
+            details = uow.session_events.append(
+                row["id"], changes, after=0, at=at, resource_owner=_owner(user), editor_id=caller.user_id,
+                created_at=at,
+            )  # fmt: skip
+            return SessionChange(details, row["id"], token, options)
 
     def _challenge(
         self,
@@ -321,24 +332,28 @@ class SessionCommands:
         user: store.UserRef | None,
         request: WebAuthnChallengeRequest | None,
         at: datetime,
+        changes: list[NewEvent],
     ) -> dict[str, Any] | None:
-        """A new pending challenge into `row`, and its request options (None: none requested)."""
+        """A new pending challenge into `row` and its event into `changes`, and its request options
+        (None: none requested)."""
         if request is None:
             return None
-        rp_id = choose_rp_id(self.settings.rp_id, request.domain)
+        rp_id = choose_rp_id(self.rp.id, request.domain)
         user_verification = request.user_verification or "required"
         challenge = secrets.token_bytes(CHALLENGE_BYTES)
         allow = [] if user is None else [AllowedCredential(c, t) for c, t in repo.ready_credentials(user.id, rp_id)]
+        expires_at = at + timedelta(seconds=self.rp.challenge_ttl_s)
         row.update(
             challenge=challenge,
             challenge_rp_id=rp_id,
             challenge_user_verification=user_verification,
-            challenge_expires_at=at + timedelta(seconds=self.settings.challenge_ttl_s),
+            challenge_expires_at=expires_at,
         )
+        changes.append(events.webauthn_challenged(rp_id, user_verification, expires_at, discoverable=user is None))
         return request_options(
             rp_id=rp_id,
             challenge=challenge,
-            timeout_ms=self.settings.challenge_ttl_s * 1000,
+            timeout_ms=self.rp.challenge_ttl_s * 1000,
             user_verification=user_verification,
             allow=allow,
         )
@@ -358,6 +373,7 @@ class SessionCommands:
                 raise FailedPrecondition(Reason.SESSION_EXPIRED, "the session expired", session_id=session_id)
             user = repo.user_by_id(current.user_id) if current.user_id else None
             row: dict[str, Any] = {}
+            changes: list[NewEvent] = []
             if data.user is not None:
                 checked = _find_user(repo, data.user)
                 if user is not None and checked.id != user.id:
@@ -366,20 +382,27 @@ class SessionCommands:
                     )
                 user = checked
                 row.update(user_id=user.id, user_verified_at=at)
+                changes.append(events.user_checked(user.id))
             regressed = False
             if data.assertion is not None:
-                user, regressed = self._check_assertion(repo, current, user, data.assertion, row, at)
+                user, regressed = self._check_assertion(repo, current, user, data.assertion, row, at, changes)
             if data.metadata:
                 row["metadata"] = _metadata_json(current.metadata or {}, data.metadata)
+                changes.append(events.metadata_set(data.metadata))
             if data.lifetime is not None:
                 row["expires_at"] = at + data.lifetime
-            options = self._challenge(repo, row, user, data.challenge, at)
-            row.update(token_hash=token_hash, sequence=current.sequence + 1, changed_at=at)
+                changes.append(events.lifetime_set(data.lifetime, row["expires_at"]))
+            options = self._challenge(repo, row, user, data.challenge, at, changes)
+            changes.append(events.token_set())
+            row.update(token_hash=token_hash, sequence=current.sequence + len(changes), changed_at=at)
             if not repo.update_session(session_id, current.sequence, row):
                 raise FailedPrecondition(
                     Reason.SESSION_CHANGED, "the session changed meanwhile, retry", session_id=session_id
                 )
-            details = Details(row["sequence"], at, user.org_id if user else "", current.created_at)
+            details = uow.session_events.append(
+                session_id, changes, after=current.sequence, at=at, resource_owner=_owner(user),
+                editor_id=caller.user_id, created_at=current.created_at,
+            )  # fmt: skip
             return SessionChange(details, session_id, token, options, sign_count_regressed=regressed)
 
     def _check_assertion(
@@ -390,10 +413,12 @@ class SessionCommands:
         assertion: Assertion,
         row: dict[str, Any],
         at: datetime,
+        changes: list[NewEvent],
     ) -> tuple[store.UserRef, bool]:
         """checks.web_auth_n against the session's own pending challenge: the factors, the spent
-        challenge and the passkey's new counter into `row` and the passkey; the signed-in user out, and
-        whether its counter did not grow (accepted under PASSKEYS_SIGN_COUNT_POLICY=flag)."""
+        challenge and the passkey's new counter into `row` and the passkey, their events into
+        `changes`; the signed-in user out, and whether its counter did not grow (accepted under
+        PASSKEYS_SIGN_COUNT_POLICY=flag)."""
         if current.challenge is None:
             raise FailedPrecondition(
                 Reason.CHALLENGE_MISSING, "the session has no pending WebAuthn challenge (used, or never requested)",
@@ -428,7 +453,7 @@ class SessionCommands:
             credential=assertion.credential,
             challenge=current.challenge,
             rp_id=rp_id,
-            origins=self.settings.origins,
+            origins=self.policy.origins,
             require_user_verification=current.challenge_user_verification == "required",
             public_key=passkey.public_key,
             stored_sign_count=passkey.sign_count or 0,
@@ -436,8 +461,8 @@ class SessionCommands:
             expected_user_handle=owner.id.encode(),
             # §7.2 step 6: without a user identified first, the handle must name the owner.
             require_user_handle=current.user_id is None,
-            allow_cross_origin=self.settings.allow_cross_origin,
-            refuse_sign_count_regression=self.settings.sign_count_policy == "refuse",
+            allow_cross_origin=self.policy.allow_cross_origin,
+            refuse_sign_count_regression=self.policy.refuse_sign_count_regression,
         )
         if not repo.store_passkey_use(
             passkey.id,
@@ -469,11 +494,21 @@ class SessionCommands:
             passkey_id=passkey.id,
         )
         if current.user_id is None and "user_id" not in row:
+            # Discoverable: the passkey's owner is the user the session now checked.
             row.update(user_id=owner.id, user_verified_at=at)
+            changes.append(events.user_checked(owner.id))
+        changes.append(events.webauthn_checked(passkey.id, verified.user_verified, verified.sign_count_regressed))
         return owner, verified.sign_count_regressed
 
     def _readable(
-        self, caller: Caller, repo: store.SessionRepository, session_id: str, token: str | None, permission: str
+        self,
+        caller: Caller,
+        repo: store.SessionRepository,
+        session_id: str,
+        token: str | None,
+        permission: str,
+        *,
+        lock: bool = False,
     ) -> Any:
         """The session, when the caller holds `permission` or the session's current token.
         Without either, PERMISSION_DENIED before anything is read (nothing leaks)."""
@@ -481,7 +516,7 @@ class SessionCommands:
         has_permission = caller.kind is not Kind.CODE and permissions.allowed_everywhere(caller, permission)
         if not has_permission and token is None:
             raise denied(permission)
-        row = repo.get_session(session_id)
+        row = repo.get_session(session_id, lock=lock)
         if row is None:
             raise NotFound(Reason.SESSION_NOT_FOUND, f"session {session_id!r} not found", session_id=session_id)
         if not has_permission and not tokens.matches(token or "", row.token_hash):
@@ -495,12 +530,15 @@ class SessionCommands:
             return _view(self._readable(caller, uow.signin, session_id, session_token, SESSION_READ))
 
     def delete(self, *, caller: Caller, session_id: str, session_token: str | None) -> Details:
+        """The row goes; its history stays, ending with `session.terminated`."""
         with self.db.write() as uow:
             repo = uow.signin
-            row = self._readable(caller, repo, session_id, session_token, SESSION_DELETE)
+            row = self._readable(caller, repo, session_id, session_token, SESSION_DELETE, lock=True)
             repo.delete_session(session_id)
-            at = now()
-            return Details(row.sequence + 1, at, row.user_org_id or "", row.created_at)
+            return uow.session_events.append(
+                session_id, [events.terminated()], after=row.sequence, at=now(), resource_owner=row.user_org_id or "",
+                editor_id=caller.user_id, created_at=row.created_at,
+            )  # fmt: skip
 
     def list(self, *, caller: Caller, query: SessionQuery) -> SessionList:
         _require(caller, SESSION_READ)

@@ -47,6 +47,15 @@ _MESSAGE_CHECKS: tuple[tuple[str, str], ...] = (
 
 
 @dataclass(frozen=True)
+class SignInPolicy:
+    """What a sign-in must satisfy beyond its challenge; built once from Settings (assemble.py)."""
+
+    origins: tuple[str, ...]
+    allow_cross_origin: bool = False
+    refuse_sign_count_regression: bool = True  # PASSKEYS_SIGN_COUNT_POLICY=refuse; False: flag
+
+
+@dataclass(frozen=True)
 class AllowedCredential:
     credential_id: bytes
     transports: list[str]

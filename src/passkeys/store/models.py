@@ -217,3 +217,19 @@ class SignInSession(Base):
     sequence: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionEvent(Base):
+    """One change of one session (zitadel.session.v2): (session_id, sequence) is gap-free and unique
+    per session. No foreign key: a deleted session's history stays (its last event is
+    `session.terminated`)."""
+
+    __tablename__ = "session_events"
+
+    session_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    resource_owner: Mapped[str] = mapped_column(String(200))  # the user's organization, "" before a user
+    editor_id: Mapped[str] = mapped_column(String(200))  # the caller that made the change
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

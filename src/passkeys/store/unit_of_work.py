@@ -17,6 +17,7 @@ from passkeys.store.orgs import OrgRepository
 from passkeys.store.outbox import OutboxRepository
 from passkeys.store.passkeys import PasskeyRepository
 from passkeys.store.repository import Repository
+from passkeys.store.session_events import SessionEventRepository
 from passkeys.store.sessions import SessionRepository
 from passkeys.store.tokens import TokenRepository
 from passkeys.store.users import UserRepository
@@ -49,6 +50,7 @@ class UnitOfWork:
     grants = _Lazy(GrantRepository)
     outbox = _Lazy(OutboxRepository)
     signin = _Lazy(SessionRepository)  # sessions (zitadel.session.v2) and what a sign-in touches
+    session_events = _Lazy(SessionEventRepository)
 
     def __init__(self, conn: Connection, session: Session | None = None) -> None:
         """The transaction's connection, and its session (db.read/db.write; none for db.connect,
