@@ -190,6 +190,12 @@ def _bad_signature(client: Client, user: Enrolled) -> spb.SetSessionRequest:
     return check_assertion(session_id, _assertion(user, challenge, bad_signature=True))
 
 
+def _backup_eligibility_changed(client: Client, user: Enrolled) -> spb.SetSessionRequest:
+    # Registered device-bound (BE=0): an assertion claiming BE=1 is not that credential (L3 §6.1.3).
+    session_id, challenge, _ = _start(client, user)
+    return check_assertion(session_id, _assertion(user, challenge, backup_eligible=True))
+
+
 def _create_type(client: Client, user: Enrolled) -> spb.SetSessionRequest:
     session_id, challenge, _ = _start(client, user)
     return check_assertion(session_id, _assertion(user, challenge, client_data_type="webauthn.create"))
@@ -285,6 +291,7 @@ REFUSALS: dict[str, tuple[Callable[..., spb.SetSessionRequest], grpc.StatusCode,
     "removed passkey": (_removed_passkey, NOT_FOUND, "PASSKEY_NOT_FOUND", None),
     "no UV when REQUIRED": (_no_uv_when_required, INVALID, "ASSERTION_REJECTED", "user_verification"),
     "bad signature": (_bad_signature, INVALID, "ASSERTION_REJECTED", "signature"),
+    "backup eligibility changed": (_backup_eligibility_changed, INVALID, "ASSERTION_REJECTED", "backup_eligibility"),
     "webauthn.create type": (_create_type, INVALID, "ASSERTION_REJECTED", "client_data_type"),
     "userHandle not the owner's": (_not_the_owners_user_handle, INVALID, "ASSERTION_REJECTED", "user_handle"),
     "discoverable without userHandle": (
@@ -323,6 +330,26 @@ def test_each_refusal_has_its_code_and_stores_nothing(client: Client, case: str)
     if check is not None:
         assert info.metadata["check"] == check, error.details()
     assert snapshot(client.url) == before
+
+
+def test_backup_state_and_last_use_are_stored_on_every_sign_in(client: Client) -> None:
+    sessions = client.sessions_for(client.admin_token)
+    user = enrol(client, origin=ORIGIN, rp_id=RP_ID, backup_eligible=True)
+    used = []
+    for backed_up in (True, False):
+        session_id, challenge, _ = _start(client, user)
+        sessions.SetSession(
+            check_assertion(session_id, _assertion(user, challenge, backup_eligible=True, backed_up=backed_up))
+        )
+        [stored] = _sql(client.url, "SELECT backed_up, last_used_at FROM passkeys WHERE id = :id", id=user.passkey_id)
+        assert bool(stored.backed_up) is backed_up
+        used.append(stored.last_used_at)
+    assert used[0] is not None and used[1] != used[0]
+    # Eligible at registration, so an assertion without BE is refused too (the flag never changes).
+    session_id, challenge, _ = _start(client, user)
+    with pytest.raises(grpc.RpcError) as caught:
+        sessions.SetSession(check_assertion(session_id, _assertion(user, challenge)))
+    assert error_info(caught.value).metadata["check"] == "backup_eligibility"
 
 
 def test_counter_that_grows_signs_in_again(client: Client) -> None:
