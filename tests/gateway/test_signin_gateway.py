@@ -120,3 +120,23 @@ def test_sign_in_over_grpc_web(gw: Gateway) -> None:
     assert spb.SetSessionResponse.FromString(changed.messages[0]).details.sequence == 6
     again = gw.grpc_web("SetSession", check_assertion(reply.session_id, assertion), service_path=CONNECT)
     assert again.code == 9 and again.error_info().reason == "CHALLENGE_MISSING"  # FAILED_PRECONDITION
+
+
+def test_discoverable_sign_in_over_rest(gw: Gateway) -> None:
+    user = enrol(gw.grpc, origin=ORIGIN, rp_id=RP_ID)
+    created = gw.rest("POST", "/v2/sessions", {"challenges": WEBAUTHN_CHALLENGE})
+    assert created.status_code == 200, created.text
+    challenge, options = _challenge(created.json())
+    assert not options.get("allowCredentials")
+    assert created.json()["details"]["sequence"] == "3"  # added, webAuthN.challenged, token.set
+    session_id = created.json()["sessionId"]
+    assertion = user.auth.authenticate(
+        challenge=challenge, origin=ORIGIN, rp_id=RP_ID, user_handle=user.user_id.encode()
+    )
+    changed = gw.rest(
+        "PATCH", f"/v2/sessions/{session_id}", {"checks": {"webAuthN": {"credentialAssertionData": assertion}}}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["details"]["sequence"] == "6"  # user.checked, webAuthN.checked, token.set
+    got = gw.rest("GET", f"/v2/sessions/{session_id}", params={"sessionToken": changed.json()["sessionToken"]})
+    assert got.status_code == 200 and got.json()["session"]["factors"]["user"]["id"] == user.user_id
