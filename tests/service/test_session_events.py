@@ -17,10 +17,14 @@ from zitadel.object.v2 import object_pb2
 from zitadel.session.v2 import session_service_pb2 as spb
 
 from passkeys.auth import tokens
+from passkeys.config import Settings
+from passkeys.details import now
 from passkeys.store.db import Database
+from passkeys.store.migrate import upgrade
+from passkeys.store.models import SignInSession
 from tests.conftest import ORIGIN, RP_ID
 from tests.support.databases import snapshot
-from tests.support.servers import Client
+from tests.support.servers import Client, running
 from tests.support.signin import Enrolled, challenge_of, check_assertion, enrol
 
 CHALLENGE = {"web_auth_n": {"domain": RP_ID, "user_verification_requirement": 1}}
@@ -170,3 +174,24 @@ def test_a_refused_delete_or_change_writes_no_event(client: Client) -> None:
             call()
         assert caught.value.code() == code
     assert snapshot(client.url) == before
+
+
+def test_a_session_made_before_the_event_log_continues_from_its_sequence(settings: Settings) -> None:
+    # Migration 0004 writes no history for sessions that already exist: their next event follows
+    # the sequence they hold, and is their first.
+    db = Database(settings.database_url)
+    try:
+        upgrade(db.engine, "0003")
+        at = now()
+        with db.write() as uow:
+            uow.execute(SignInSession.__table__.insert().values(
+                id="old", token_hash="0" * 64, creator_id="someone", metadata={}, user_agent={}, sequence=2,
+                created_at=at, changed_at=at,
+            ))  # fmt: skip
+    finally:
+        db.dispose()
+    with running(settings) as client:
+        changed = client.sessions_for(client.admin_token).SetSession(spb.SetSessionRequest(session_id="old"))
+        history = _history(client, "old")
+        assert [(e.sequence, e.type) for e in history] == [(3, "session.token.set")]
+        assert changed.details.sequence == 3 and _at(changed.details.change_date) == history[-1].created_at

@@ -578,6 +578,11 @@ def test_flag_policy_accepts_a_counter_that_did_not_grow_and_notes_it(settings: 
                        id=user.user_id)  # fmt: skip
         payload = event.payload if isinstance(event.payload, dict) else json.loads(event.payload)
         assert payload["sign_count_regressed"] is True and payload["sign_count"] == 5
+        # The session's own event says so too (tests/service/test_session_events.py).
+        [checked] = _sql(client.url, "SELECT payload FROM session_events WHERE session_id = :id AND type = :t",
+                         id=session_id, t="session.webAuthN.checked")  # fmt: skip
+        payload = checked.payload if isinstance(checked.payload, dict) else json.loads(checked.payload)
+        assert payload["sign_count_regressed"] is True
 
 
 def test_login_name_is_found_in_the_form_usernames_are_stored(client: Client) -> None:
