@@ -13,6 +13,8 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
+from passkeysapi.v1 import passkey_details_pb2 as details_pb
+from passkeysapi.v1 import passkey_details_pb2_grpc as details_grpc
 from sqlalchemy import text
 from zitadel.user.v2 import passkey_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
@@ -51,7 +53,13 @@ EXPECTED: dict[str, tuple[grpc.StatusCode, ...]] = {
     "code, reused": (DENIED, UNAUTH, DENIED, DENIED, DENIED, DENIED, UNAUTH),
     "code, expired": (UNAUTH,) * 7,
 }
-CASES = [(caller, rpc, codes[i]) for caller, codes in EXPECTED.items() for i, rpc in enumerate(RPCS)]
+# Our passkeys.v1.PasskeyDetailsService: each RPC the rights of its upstream counterpart.
+EXTENSION = {"ListPasskeyDetails": "ListPasskeys", "RenamePasskey": "RemovePasskey"}
+CASES = [(caller, rpc, codes[i]) for caller, codes in EXPECTED.items() for i, rpc in enumerate(RPCS)] + [
+    (caller, rpc, codes[RPCS.index(upstream)])
+    for caller, codes in EXPECTED.items()
+    for rpc, upstream in EXTENSION.items()
+]
 
 
 @dataclass
@@ -140,10 +148,20 @@ def _prepare(world: World, caller: str, rpc: str) -> tuple[Any, tuple[tuple[str,
     # The passkey to verify or remove: started with the code for code callers (but the
     # reused code started another one), else by the owner.
     started = None
-    if rpc in ("VerifyPasskeyRegistration", "RemovePasskey"):
+    if rpc in ("VerifyPasskeyRegistration", "RemovePasskey", "RenamePasskey"):
         by_code = caller.startswith("code") and rpc == "VerifyPasskeyRegistration" and caller != "code, reused"
         request = pb.RegisterPasskeyRequest(user_id=target, code=code if by_code else None)
         started = (world.client.stub_for(None) if by_code else owner).RegisterPasskey(request)
+    if rpc == "RenamePasskey":  # a verified passkey: a pending one has no name to change
+        assert started is not None
+        owner.VerifyPasskeyRegistration(
+            pb.VerifyPasskeyRegistrationRequest(
+                user_id=target,
+                passkey_id=started.passkey_id,
+                public_key_credential=_credential_for(started),
+                passkey_name="key",
+            )
+        )
     if caller == "code, reused":
         world.client.stub_for(None).RegisterPasskey(pb.RegisterPasskeyRequest(user_id=target, code=code))
     if caller == "code, expired":
@@ -184,6 +202,11 @@ def _prepare(world: World, caller: str, rpc: str) -> tuple[Any, tuple[tuple[str,
         request = pb.ListPasskeysRequest(user_id=target)
     elif rpc == "GetUserByID":
         request = pb.GetUserByIDRequest(user_id=target)
+    elif rpc == "ListPasskeyDetails":
+        request = details_pb.ListPasskeyDetailsRequest(user_id=target)
+    elif rpc == "RenamePasskey":
+        assert started is not None
+        request = details_pb.RenamePasskeyRequest(user_id=target, passkey_id=started.passkey_id, name="renamed")
     else:
         assert started is not None
         request = pb.RemovePasskeyRequest(user_id=target, passkey_id=started.passkey_id)
@@ -202,7 +225,12 @@ def test_every_rpc_for_every_caller(world: World, caller: str, rpc: str, expecte
     request, metadata, code_id = _prepare(world, caller, rpc)
     before = snapshot(world.client.url)
     tries_before = _failed_attempts(world, code_id) if code_id else 0
-    method = getattr(world.client.stub_for(None), rpc)
+    stub = (
+        details_grpc.PasskeyDetailsServiceStub(world.client.channel)
+        if rpc in EXTENSION
+        else world.client.stub_for(None)
+    )
+    method = getattr(stub, rpc)
     try:
         response = method(request, metadata=metadata)
         code = OK
@@ -210,7 +238,7 @@ def test_every_rpc_for_every_caller(world: World, caller: str, rpc: str, expecte
         code = exc.code()
         response = None
     assert code == expected
-    if response is not None and rpc not in ("ListPasskeys",):
+    if response is not None and rpc not in ("ListPasskeys", "ListPasskeyDetails"):
         assert response.details.resource_owner == world.org_a  # the target user's organization
     if code is OK:
         return

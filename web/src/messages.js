@@ -54,6 +54,7 @@ const REASONS = {
   CREDENTIAL_EXISTS: "This passkey is already registered. Each authenticator can be added only once.",
   CHALLENGE_EXPIRED: "That took too long and the request expired. Please try again.",
   PASSKEY_ALREADY_VERIFIED: "This passkey has already been added.",
+  PASSKEY_NOT_READY: "This passkey is not finished yet: add it first, then rename it.",
   PASSKEY_NOT_FOUND: "This passkey does not exist (any more). It may have been removed already.",
   USER_NOT_FOUND: "There is no user with this ID.",
   USER_EXISTS: "A user with this ID or email already exists.",

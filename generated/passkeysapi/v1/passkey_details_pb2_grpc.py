@@ -57,7 +57,8 @@ class PasskeyDetailsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RenamePasskey(self, request, context):
-        """Give a passkey another name.
+        """Give a verified passkey another name (1..200 characters, PRECIS NicknameCasePreserved as
+        AddHumanUser's names); one event, nothing else changes. Its current name: no event.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -10,6 +10,7 @@ from zitadel.object.v2 import object_pb2
 from zitadel.user.v2 import auth_pb2, passkey_pb2
 from zitadel.user.v2 import user_service_pb2 as pb
 
+from passkeys.commands.passkey_details import PasskeyDetailsList
 from passkeys.commands.passkeys import PasskeyList
 from passkeys.details import Details
 from passkeys.errors import invalid_field
@@ -57,7 +58,7 @@ def details_to_pb(details: Details, out: object_pb2.Details) -> None:
     out.creation_date.FromDatetime(details.creation_date)
 
 
-def list_details_to_pb(listing: PasskeyList, out: object_pb2.ListDetails) -> None:
+def list_details_to_pb(listing: PasskeyList | PasskeyDetailsList, out: object_pb2.ListDetails) -> None:
     out.total_result = len(listing.passkeys)
     out.processed_sequence = listing.sequence
     out.timestamp.FromDatetime(listing.timestamp)

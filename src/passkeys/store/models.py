@@ -112,6 +112,8 @@ class Passkey(Base):
     sign_count: Mapped[int | None] = mapped_column(BigInteger)
     aaguid: Mapped[str | None] = mapped_column(String(36))
     attestation_format: Mapped[str | None] = mapped_column(String(32))
+    # The attestation statement was verified against a trust root (NULL: verified before 0006).
+    attestation_trusted: Mapped[bool | None]
     transports: Mapped[list[str] | None] = mapped_column(JSON)
     backup_eligible: Mapped[bool | None]
     backed_up: Mapped[bool | None]

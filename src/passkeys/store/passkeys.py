@@ -1,4 +1,4 @@
-"""Passkeys: started (NOT_READY with a challenge), verified (READY), listed, removed."""
+"""Passkeys: started (NOT_READY with a challenge), verified (READY), listed, renamed, removed."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ _VERIFIED_COLUMNS = (
     "sign_count",
     "aaguid",
     "attestation_format",
+    "attestation_trusted",
     "transports",
     "backup_eligible",
     "backed_up",
@@ -74,6 +75,35 @@ _OF_USER = (
     .where(_PASSKEYS.c.user_id == bindparam("user_id"))
     .order_by(_PASSKEYS.c.created_at, _PASSKEYS.c.id)
 )
+# PasskeyDetailsService: everything but the credential and the challenge.
+_DETAILS_OF = (
+    select(
+        _PASSKEYS.c.id,
+        _PASSKEYS.c.state,
+        _PASSKEYS.c.name,
+        _PASSKEYS.c.created_at,
+        _PASSKEYS.c.challenge_expires_at,
+        _PASSKEYS.c.last_used_at,
+        _PASSKEYS.c.rp_id,
+        _PASSKEYS.c.transports,
+        _PASSKEYS.c.backup_eligible,
+        _PASSKEYS.c.backed_up,
+        _PASSKEYS.c.aaguid,
+        _PASSKEYS.c.attestation_format,
+        _PASSKEYS.c.attestation_trusted,
+    )
+    .where(_PASSKEYS.c.user_id == bindparam("user_id"))
+    .order_by(_PASSKEYS.c.created_at, _PASSKEYS.c.id)
+)
+_NAME_OF = select(_PASSKEYS.c.state, _PASSKEYS.c.name).where(
+    _PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.user_id == bindparam("user_id")
+)
+_RENAME = (
+    update(_PASSKEYS)
+    # Not "user_id"/"name": SQLAlchemy keeps a column's own name for its SET value.
+    .where(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.user_id == bindparam("owner"))
+    .values(name=bindparam("new_name"))
+)
 _DELETE = delete(_PASSKEYS).where(
     _PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.user_id == bindparam("user_id")
 )
@@ -107,6 +137,7 @@ class PasskeyRepository(Repository):
                     "sign_count": verified.sign_count,
                     "aaguid": verified.aaguid,
                     "attestation_format": verified.attestation_format,
+                    "attestation_trusted": verified.attestation_trusted,
                     "transports": verified.transports,
                     "backup_eligible": verified.backup_eligible,
                     "backed_up": verified.backed_up,
@@ -143,6 +174,17 @@ class PasskeyRepository(Repository):
     def of_user(self, user_id: str) -> Sequence[Row[Any]]:
         """(id, state, name, created_at, challenge_expires_at) of the user's passkeys, oldest first."""
         return self.conn.execute(_OF_USER, {"user_id": user_id}).all()
+
+    def details_of_user(self, user_id: str) -> Sequence[Row[Any]]:
+        """The user's passkeys with what PasskeyDetailsService shows of them, oldest first."""
+        return self.conn.execute(_DETAILS_OF, {"user_id": user_id}).all()
+
+    def name_of(self, user_id: str, passkey_id: str) -> Row[Any] | None:
+        """(state, name) of the user's passkey; None when the user has no such passkey."""
+        return self.conn.execute(_NAME_OF, {"user_id": user_id, "passkey_id": passkey_id}).first()
+
+    def rename(self, user_id: str, passkey_id: str, name: str) -> None:
+        self.conn.execute(_RENAME, {"owner": user_id, "passkey_id": passkey_id, "new_name": name})
 
     def remove(self, user_id: str, passkey_id: str) -> bool:
         """False when the user has no such passkey."""
