@@ -1,6 +1,7 @@
 """Our own passkeys.v1.PasskeyDetailsService (what upstream's Passkey message does not carry: the
-creation date) over every way in: gRPC to the server and through Envoy, grpc-web, JSON REST at
-/passkeys/v1/... and Connect JSON, on SQLite and PostgreSQL; the same caller rules as ListPasskeys."""
+creation and last-use dates, RP ID, transports, backup flags, provider, attestation) over every way
+in: gRPC to the server and through Envoy, grpc-web, JSON REST at /passkeys/v1/... and Connect JSON,
+on SQLite and PostgreSQL; the same caller rules as ListPasskeys."""
 
 from __future__ import annotations
 
@@ -8,21 +9,35 @@ import base64
 import datetime as dt
 import json
 import re
+import uuid
+from dataclasses import replace
 
 import grpc
 import pytest
 from google.protobuf import json_format
 from passkeysapi.v1 import passkey_details_pb2 as pb
 from passkeysapi.v1 import passkey_details_pb2_grpc as pb_grpc
+from zitadel.session.v2 import session_service_pb2 as spb
 from zitadel.user.v2 import user_service_pb2 as user_pb
 
+from passkeys.config import Settings
 from tests.conftest import ORIGIN, RP_ID
+from tests.support.attestation_certs import AttestationCA
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.gateway import Gateway
+from tests.support.registration import Pending
+from tests.support.signin import challenge_of, check_assertion, enrol
 
 SERVICE = "passkeys.v1.PasskeyDetailsService"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 WAYS = ["grpc", "grpc-via-envoy", "grpc-web", "rest", "connect-json"]
+GOOGLE_PASSWORD_MANAGER = uuid.UUID("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")
+CA = AttestationCA()  # the one packed root configured: what attestation_verified reports
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, attestation_roots={"packed": (CA.pem,)})
 
 
 def b64decode(value: str) -> bytes:
@@ -112,3 +127,55 @@ def test_the_details_follow_list_passkeys_caller_rules(gw: Gateway, way: str) ->
 
     assert list_details(gw, way, user_id, None)[0] == grpc.StatusCode.UNAUTHENTICATED.value[0]
     assert list_details(gw, way, "nobody", gw.grpc.admin_token)[0] == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+def signed_in(gw: Gateway, user_id: str, auth: SoftAuthenticator, **flags: bool) -> None:
+    sessions = gw.grpc.sessions_for(gw.grpc.admin_token)
+    created = sessions.CreateSession(
+        spb.CreateSessionRequest(checks={"user": {"user_id": user_id}}, challenges={"web_auth_n": {"domain": RP_ID}})
+    )
+    assertion = auth.authenticate(
+        challenge=challenge_of(created.challenges), origin=ORIGIN, rp_id=RP_ID, user_handle=user_id.encode(), **flags
+    )
+    sessions.SetSession(check_assertion(created.session_id, assertion))
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_the_details_say_what_each_passkey_is_and_when_it_was_last_used(gw: Gateway, way: str) -> None:
+    # A synced passkey of Google Password Manager, backed up since its sign-in; a security key of
+    # a model nobody lists, attested by the configured root.
+    synced = enrol(
+        gw.grpc,
+        origin=ORIGIN,
+        rp_id=RP_ID,
+        auth=SoftAuthenticator(aaguid=GOOGLE_PASSWORD_MANAGER.bytes),
+        backup_eligible=True,
+        transports=["internal", "hybrid"],
+    )
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    signed_in(gw, synced.user_id, synced.auth, backup_eligible=True, backed_up=True)
+    unknown = uuid.uuid4()
+    Pending(
+        gw.grpc,
+        SoftAuthenticator(aaguid=unknown.bytes, attestation_ca=CA),
+        user_id=synced.user_id,
+        attestation="packed-x5c",
+        transports=["usb"],
+    ).verify()
+
+    code, answer = list_details(gw, way, synced.user_id, gw.grpc.admin_token)
+
+    assert code == 0
+    first, second = answer.result
+    assert (first.id, first.rp_id, list(first.transports)) == (synced.passkey_id, RP_ID, ["hybrid", "internal"])
+    assert before <= first.last_used.ToDatetime(dt.UTC) <= dt.datetime.now(dt.UTC)
+    assert (first.backup_eligible, first.backup_state) == (True, True)
+    assert (first.aaguid, first.provider_name) == (str(GOOGLE_PASSWORD_MANAGER), "Google Password Manager")
+    assert first.provider_icon_light.startswith("data:image/")
+    assert first.provider_icon_dark.startswith("data:image/")
+    assert (first.attestation_format, first.attestation_verified) == ("none", False)
+    # Unknown to the community list and to the metadata: no provider, not an error; never used.
+    assert (second.aaguid, second.provider_name, second.provider_icon_light) == (str(unknown), "", "")
+    assert not second.HasField("last_used")
+    assert (second.backup_eligible, second.backup_state, list(second.transports)) == (False, False, ["usb"])
+    assert (second.attestation_format, second.attestation_verified) == ("packed", True)
