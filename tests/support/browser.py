@@ -78,6 +78,17 @@ class Row:
     state: str
     created: str
     created_at: dt.datetime | None
+    provider: str = ""
+    provider_icon: str | None = None  # the icon's src
+    last_used: str = ""
+    last_used_at: dt.datetime | None = None
+    sync: str = ""
+
+
+def _stamp(cell: Any) -> dt.datetime | None:
+    time = cell.locator("time")
+    stamp = time.get_attribute("datetime") if time.count() else None
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
 class EnrolmentPage:
@@ -123,6 +134,12 @@ class EnrolmentPage:
         self.page.get_by_role("button", name="Add a passkey").click()
         self.wait_idle()
 
+    def rename(self, name: str, new_name: str) -> None:
+        self.page.get_by_role("button", name=f"Rename {name}", exact=True).click()
+        self.page.get_by_label(f"New name for {name}").fill(new_name)
+        self.page.get_by_role("button", name=f"Save the name of {name}").click()
+        self.wait_idle()
+
     def remove(self, name: str) -> None:
         """Remove, then confirm in the row (the page asks first)."""
         self.page.get_by_role("button", name=f"Remove {name}").click()
@@ -146,8 +163,21 @@ class EnrolmentPage:
             return []
         out = []
         for row in table.locator("tbody tr").all():
-            cells = row.locator("td").all_inner_texts()
-            stamp = row.locator("time").get_attribute("datetime")
-            created_at = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
-            out.append(Row(cells[0], cells[1], cells[2], created_at))
+            # Name, Provider, State, Created, Last used, Sync, actions.
+            tds = row.locator("td")
+            cells = tds.all_inner_texts()
+            icon = tds.nth(1).locator("img")
+            out.append(
+                Row(
+                    name=cells[0],
+                    state=cells[2],
+                    created=cells[3],
+                    created_at=_stamp(tds.nth(3)),
+                    provider=cells[1].strip(),
+                    provider_icon=icon.get_attribute("src") if icon.count() else None,
+                    last_used=cells[4],
+                    last_used_at=_stamp(tds.nth(4)),
+                    sync=cells[5],
+                )
+            )
         return out

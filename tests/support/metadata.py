@@ -28,6 +28,7 @@ class Entry:
     statuses: list[tuple[str, str]] = field(default_factory=lambda: [("FIDO_CERTIFIED_L1", "2024-01-01")])
     aaguid: bytes | None = None
     key_identifiers: list[str] = field(default_factory=list)
+    icon: str = "data:image/png;base64,iVBORw0KGgo="
 
     def json(self) -> dict[str, Any]:
         statement: dict[str, Any] = {
@@ -37,7 +38,7 @@ class Entry:
             "schema": 3,
             "attestationTypes": ["basic_full"],
             "attestationRootCertificates": [ca.der_base64 for ca in self.roots],
-            "icon": "data:image/png;base64,iVBORw0KGgo=",
+            "icon": self.icon,
         }
         entry: dict[str, Any] = {
             "metadataStatement": statement,

@@ -1,5 +1,5 @@
-// The UserService and SessionService calls the page makes (and our PasskeyDetailsService's listing,
-// for the creation dates that upstream's Passkey message does not carry), over grpc-web (default) or
+// The UserService and SessionService calls the page makes (and our PasskeyDetailsService's listing
+// and rename, for what upstream's Passkey message does not carry), over grpc-web (default) or
 // JSON REST, both through the same origin's Envoy. Requests and responses are proto3 JSON either way, so the page does
 // not care which transport carried them; errors become one ApiError shape.
 import { fromJson, toJson } from "@bufbuild/protobuf";
@@ -40,6 +40,7 @@ const ROUTES = {
   removePasskey: ["DELETE", "/v2/users/{userId}/passkeys/{passkeyId}"],
   getUserByID: ["GET", "/v2/users/{userId}"],
   listPasskeyDetails: ["POST", "/passkeys/v1/users/{userId}/passkeys/_search"],
+  renamePasskey: ["PATCH", "/passkeys/v1/users/{userId}/passkeys/{passkeyId}"],
   createSession: ["POST", "/v2/sessions"],
   setSession: ["PATCH", "/v2/sessions/{sessionId}"],
   getSession: ["GET", "/v2/sessions/{sessionId}"],

@@ -1,5 +1,6 @@
 // The enrolment page: pick or create a user, add a passkey (RegisterPasskey ->
-// navigator.credentials.create() -> VerifyPasskeyRegistration), list and remove passkeys; and sign
+// navigator.credentials.create() -> VerifyPasskeyRegistration), list (with what made each one, when
+// it was last used and whether it syncs), rename and remove passkeys; and sign
 // in with one (CreateSession -> navigator.credentials.get() -> SetSession), by user name or, with
 // none, by picking a passkey (also from the browser's autofill on the user name field).
 import { makeApi, TRANSPORTS } from "./api.js";
@@ -100,30 +101,121 @@ function formatTime(iso) {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+// "synced" for a passkey that may sync (BE) and is backed up (BS, as of its last use); a
+// multi-device one not backed up yet says so; a device-bound one is "this device only".
+function syncOf(passkey) {
+  if (!passkey.backupEligible) return "this device only";
+  return passkey.backupState ? "synced" : "can sync, not backed up yet";
+}
+
+// A cell that names its column (the phone layout shows each value after its column's name).
+function labelled(label) {
+  const made = document.createElement("td");
+  made.dataset.label = label;
+  return made;
+}
+
+function timeCell(label, iso, none) {
+  const cell = labelled(label);
+  if (!iso) {
+    cell.textContent = none;
+    return cell;
+  }
+  const time = document.createElement("time");
+  time.dateTime = iso;
+  time.textContent = formatTime(iso);
+  cell.append(time);
+  return cell;
+}
+
+// The provider by AAGUID (PasskeyDetailsService): its icon for this page's light background.
+function providerCell(passkey) {
+  const cell = labelled("Provider");
+  cell.className = "provider";
+  if (!passkey.providerName) {
+    cell.textContent = passkey.state === "AUTH_FACTOR_STATE_READY" ? "Unknown" : "";
+    return cell;
+  }
+  if (passkey.providerIconLight) {
+    const icon = document.createElement("img");
+    icon.src = passkey.providerIconLight;
+    icon.alt = "";
+    icon.width = icon.height = 20;
+    cell.append(icon);
+  }
+  cell.append(passkey.providerName);
+  return cell;
+}
+
 async function refresh() {
   const { result = [] } = await api.listPasskeyDetails({ userId });
   const rows = result.map((passkey) => {
+    const ready = passkey.state === "AUTH_FACTOR_STATE_READY";
     const row = document.createElement("tr");
     row.dataset.passkeyId = passkey.id;
     const name = document.createElement("td");
+    name.className = "name";
     name.textContent = passkey.name || "(no name)";
-    const state = document.createElement("td");
+    const state = labelled("State");
     state.textContent = STATES[passkey.state] ?? passkey.state;
-    const created = document.createElement("td");
-    const time = document.createElement("time");
-    time.dateTime = passkey.creationDate ?? "";
-    time.textContent = formatTime(passkey.creationDate);
-    created.append(time);
+    const sync = labelled("Sync");
+    sync.textContent = ready ? syncOf(passkey) : "";
     const actions = document.createElement("td");
+    actions.className = "actions";
     const remove = button("Remove", `Remove ${passkey.name || "passkey"}`);
     remove.addEventListener("click", () => confirmRemoval(actions, remove, passkey));
+    if (ready) {
+      const rename = button("Rename", `Rename ${passkey.name}`);
+      rename.className = "edit";
+      rename.addEventListener("click", () => startRename(name, actions, passkey));
+      actions.append(rename);
+    }
     actions.append(remove);
-    row.append(name, state, created, actions);
+    row.append(
+      name,
+      providerCell(passkey),
+      state,
+      timeCell("Created", passkey.creationDate, ""),
+      timeCell("Last used", passkey.lastUsed, ready ? "never" : ""),
+      sync,
+      actions,
+    );
     return row;
   });
   $("passkey-rows").replaceChildren(...rows);
   $("passkey-table").hidden = rows.length === 0;
   $("no-passkeys").hidden = rows.length !== 0;
+}
+
+// Rename in the row: the name becomes a field with Save and Cancel (Enter saves, Escape cancels).
+function startRename(cell, actions, passkey) {
+  const form = document.createElement("form");
+  form.className = "rename";
+  const field = document.createElement("input");
+  field.value = passkey.name;
+  field.maxLength = 200;
+  field.required = true;
+  field.setAttribute("aria-label", `New name for ${passkey.name}`);
+  const save = button("Save", `Save the name of ${passkey.name}`);
+  save.type = "submit";
+  const cancel = button("Cancel", `Cancel renaming ${passkey.name}`);
+  cancel.className = "keep";
+  form.append(field, save, cancel);
+  cell.replaceChildren(form);
+  actions.hidden = true;
+  field.select();
+  const stop = () => refresh().catch((error) => fail(error));
+  cancel.addEventListener("click", stop);
+  field.addEventListener("keydown", (event) => event.key === "Escape" && stop());
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = field.value.trim();
+    busy(save, async () => {
+      await api.renamePasskey({ userId, passkeyId: passkey.id, name });
+      await refresh();
+      say(`Passkey "${passkey.name}" renamed to "${name}".`);
+    });
+  });
 }
 
 function button(text, label) {

@@ -15,6 +15,8 @@ const CHECKS = {
 
 const FIELDS = {
   passkey_name: "The passkey name must be 1 to 200 characters long.",
+  // RenamePasskey's field.
+  name: "The passkey name must be 1 to 200 characters long, without invisible or control characters.",
   user_id: "The user ID must be 1 to 200 characters long.",
   email: "Please enter a valid email address.",
   given_name: "Please enter a given name (up to 200 characters).",
