@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import re
 import uuid
 from dataclasses import replace
 
 import grpc
 import pytest
-from google.protobuf import json_format
 from passkeysapi.v1 import passkey_details_pb2 as pb
-from passkeysapi.v1 import passkey_details_pb2_grpc as pb_grpc
 from zitadel.session.v2 import session_service_pb2 as spb
 from zitadel.user.v2 import user_service_pb2 as user_pb
 
@@ -27,10 +24,10 @@ from tests.support.authenticator import SoftAuthenticator
 from tests.support.gateway import Gateway
 from tests.support.registration import Pending
 from tests.support.signin import challenge_of, check_assertion, enrol
+from tests.support.ways import WAYS, call
 
 SERVICE = "passkeys.v1.PasskeyDetailsService"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
-WAYS = ["grpc", "grpc-via-envoy", "grpc-web", "rest", "connect-json"]
 GOOGLE_PASSWORD_MANAGER = uuid.UUID("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")
 CA = AttestationCA()  # the one packed root configured: what attestation_verified reports
 
@@ -62,45 +59,23 @@ def enrolled(gw: Gateway) -> tuple[str, str, str, dt.datetime]:
 
 def list_details(gw: Gateway, way: str, user_id: str, token: str | None) -> tuple[int, pb.ListPasskeyDetailsResponse]:
     """(gRPC code number, answer) over one way in; the answer is empty on an error."""
-    request = pb.ListPasskeyDetailsRequest(user_id=user_id)
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    if way.startswith("grpc") and way != "grpc-web":
-        port = gw.grpc.port if way == "grpc" else int(gw.base_url.rsplit(":", 1)[1])
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            try:
-                return 0, pb_grpc.PasskeyDetailsServiceStub(channel).ListPasskeyDetails(
-                    request, metadata=list(headers.items()), timeout=10
-                )
-            except grpc.RpcError as error:
-                return error.code().value[0], pb.ListPasskeyDetailsResponse()
-    if way == "grpc-web":
-        reply = gw.grpc_web(
-            "ListPasskeyDetails", request, headers=headers or {"authorization": ""}, service_path=f"/{SERVICE}"
-        )
-        answer = pb.ListPasskeyDetailsResponse.FromString(reply.messages[0]) if reply.code == 0 else None
-        return reply.code, answer or pb.ListPasskeyDetailsResponse()
-    headers = headers or {"authorization": ""}
-    if way == "rest":
-        response = gw.rest("POST", f"/passkeys/v1/users/{user_id}/passkeys/_search", {}, headers=headers)
-        if response.status_code != 200:
-            return response.json()["code"], pb.ListPasskeyDetailsResponse()
-    else:
-        response = gw.http.post(
-            f"/{SERVICE}/ListPasskeyDetails",
-            content=json.dumps({"userId": user_id}),
-            headers={"content-type": "application/json", "connect-protocol-version": "1", **headers},
-        )
-        if response.status_code != 200:
-            return {"not_found": 5, "unauthenticated": 16}[response.json()["code"]], pb.ListPasskeyDetailsResponse()
-    body = response.json()
-    # Timestamps as RFC 3339, uint64 as strings, lowerCamelCase: as every other answer.
-    assert all(RFC3339.match(p["creationDate"]) for p in body["result"]), body
-    assert body["details"]["totalResult"] == str(len(body["result"]))
-    return 0, json_to_pb(body)
-
-
-def json_to_pb(body: dict) -> pb.ListPasskeyDetailsResponse:
-    return json_format.ParseDict(body, pb.ListPasskeyDetailsResponse())
+    answer = call(
+        gw,
+        way,
+        SERVICE,
+        "ListPasskeyDetails",
+        pb.ListPasskeyDetailsRequest(user_id=user_id),
+        pb.ListPasskeyDetailsResponse,
+        token=token,
+        rest=("POST", f"/passkeys/v1/users/{user_id}/passkeys/_search", {}),
+    )
+    if answer.body is not None:
+        body = answer.body
+        # Timestamps as RFC 3339, uint64 as strings, lowerCamelCase: as every other answer.
+        stamps = [p[key] for p in body["result"] for key in ("creationDate", "lastUsed") if key in p]
+        assert all(RFC3339.match(stamp) for stamp in stamps), body
+        assert body["details"]["totalResult"] == str(len(body["result"]))
+    return answer.code, answer.message or pb.ListPasskeyDetailsResponse()
 
 
 @pytest.mark.parametrize("way", WAYS)
