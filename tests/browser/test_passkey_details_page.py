@@ -48,9 +48,14 @@ def site_settings(tmp_path: Path) -> dict[str, object]:
     return {"attestation_metadata_path": str(metadata), "attestation": "direct"}
 
 
-def test_the_list_shows_provider_last_use_and_sync_state_and_renames(page: EnrolmentPage, site: Site) -> None:
+@pytest.mark.parametrize("transport", ["grpc-web", "rest"])
+def test_the_list_shows_provider_last_use_and_sync_state_and_renames(
+    page: EnrolmentPage, site: Site, transport: str
+) -> None:
     platform = add_authenticator(page.open().page, SYNCED)
     security_key = add_authenticator(page.page, SECURITY_KEY)
+    if transport != "grpc-web":
+        page.use_transport(transport)
     user_id = page.create_user(email="ada@example.com")
     page.add_passkey("Laptop")
     page.add_passkey("Blue key", made_by="a security key or phone")
@@ -84,7 +89,7 @@ def test_the_list_shows_provider_last_use_and_sync_state_and_renames(page: Enrol
     )
     assert len(widths) == 2 and all(widths), widths
     ARTIFACTS.mkdir(exist_ok=True)
-    page.page.screenshot(path=ARTIFACTS / "page-details.png", full_page=True)
+    page.page.screenshot(path=ARTIFACTS / f"page-details-{transport}.png", full_page=True)
 
     page.rename("Laptop", "Work laptop")
     expect(page.status).to_have_text('Passkey "Laptop" renamed to "Work laptop".')
