@@ -7,8 +7,7 @@
 //
 // The file lives in passkeysapi/ rather than passkeys/ because Python's module path follows the
 // file path and `passkeys` is the service's own Python package (buf.yaml exempts the directory
-// from PACKAGE_DIRECTORY_MATCH). Served on every way in (gRPC, grpc-web, REST, Connect);
-// RenamePasskey answers UNIMPLEMENTED for now.
+// from PACKAGE_DIRECTORY_MATCH). Served on every way in (gRPC, grpc-web, REST, Connect).
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
@@ -124,8 +123,7 @@ export declare type PasskeyDetails = Message<"passkeys.v1.PasskeyDetails"> & {
   state: AuthFactorState;
 
   /**
-   * When the registration began (RegisterPasskey). Fields 5..15 are not filled yet (a later
-   * change adds them).
+   * When the registration began (RegisterPasskey).
    *
    * @generated from field: google.protobuf.Timestamp creation_date = 4;
    */
@@ -153,7 +151,8 @@ export declare type PasskeyDetails = Message<"passkeys.v1.PasskeyDetails"> & {
   transports: string[];
 
   /**
-   * The authenticator data's BE and BS flags: may be synced, and is backed up now.
+   * The authenticator data's BE and BS flags: may be synced, and is backed up now (BS as of the
+   * last sign-in).
    *
    * @generated from field: bool backup_eligible = 8;
    */
@@ -198,7 +197,8 @@ export declare type PasskeyDetails = Message<"passkeys.v1.PasskeyDetails"> & {
   attestationFormat: string;
 
   /**
-   * True when the attestation was verified against a configured root.
+   * True when the attestation was verified against a trust root (FIDO metadata,
+   * PASSKEYS_ATTESTATION_ROOTS_DIR, or a root py_webauthn ships for apple and android-*).
    *
    * @generated from field: bool attestation_verified = 15;
    */
@@ -226,7 +226,8 @@ export declare const PasskeyDetailsService: GenService<{
     output: typeof ListPasskeyDetailsResponseSchema;
   },
   /**
-   * Give a passkey another name.
+   * Give a verified passkey another name (1..200 characters, PRECIS NicknameCasePreserved as
+   * AddHumanUser's names); one event, nothing else changes. Its current name: no event.
    *
    * @generated from rpc passkeys.v1.PasskeyDetailsService.RenamePasskey
    */

@@ -7,8 +7,7 @@
 //
 // The file lives in passkeysapi/ rather than passkeys/ because Python's module path follows the
 // file path and `passkeys` is the service's own Python package (buf.yaml exempts the directory
-// from PACKAGE_DIRECTORY_MATCH). Served on every way in (gRPC, grpc-web, REST, Connect);
-// RenamePasskey answers UNIMPLEMENTED for now.
+// from PACKAGE_DIRECTORY_MATCH). Served on every way in (gRPC, grpc-web, REST, Connect).
 
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_annotations } from "../../google/api/annotations_pb";
