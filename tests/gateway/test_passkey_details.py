@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 import grpc
 import pytest
@@ -22,6 +23,7 @@ from tests.conftest import ORIGIN, RP_ID
 from tests.support.attestation_certs import AttestationCA
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.gateway import Gateway
+from tests.support.metadata import Entry, write_metadata
 from tests.support.registration import Pending
 from tests.support.signin import challenge_of, check_assertion, enrol
 from tests.support.ways import WAYS, call
@@ -32,9 +34,14 @@ GOOGLE_PASSWORD_MANAGER = uuid.UUID("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4")
 CA = AttestationCA()  # the one packed root configured: what attestation_verified reports
 
 
+# A security key the community list lacks, named by the operator's FIDO metadata file.
+MDS_ONLY = uuid.uuid4()
+
+
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return replace(settings, attestation_roots={"packed": (CA.pem,)})
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    metadata = write_metadata(tmp_path / "metadata.json", [Entry("Soft Security Key 3", [CA], aaguid=MDS_ONLY.bytes)])
+    return replace(settings, attestation_roots={"packed": (CA.pem,)}, attestation_metadata_path=str(metadata))
 
 
 def b64decode(value: str) -> bytes:
@@ -118,7 +125,7 @@ def signed_in(gw: Gateway, user_id: str, auth: SoftAuthenticator, **flags: bool)
 @pytest.mark.parametrize("way", WAYS)
 def test_the_details_say_what_each_passkey_is_and_when_it_was_last_used(gw: Gateway, way: str) -> None:
     # A synced passkey of Google Password Manager, backed up since its sign-in; a security key of
-    # a model nobody lists, attested by the configured root.
+    # a model nobody lists, attested by the configured root; one the metadata file alone names.
     synced = enrol(
         gw.grpc,
         origin=ORIGIN,
@@ -138,10 +145,12 @@ def test_the_details_say_what_each_passkey_is_and_when_it_was_last_used(gw: Gate
         transports=["usb"],
     ).verify()
 
+    Pending(gw.grpc, SoftAuthenticator(aaguid=MDS_ONLY.bytes), user_id=synced.user_id).verify()
+
     code, answer = list_details(gw, way, synced.user_id, gw.grpc.admin_token)
 
     assert code == 0
-    first, second = answer.result
+    first, second, third = answer.result
     assert (first.id, first.rp_id, list(first.transports)) == (synced.passkey_id, RP_ID, ["hybrid", "internal"])
     assert before <= first.last_used.ToDatetime(dt.UTC) <= dt.datetime.now(dt.UTC)
     assert (first.backup_eligible, first.backup_state) == (True, True)
@@ -154,3 +163,6 @@ def test_the_details_say_what_each_passkey_is_and_when_it_was_last_used(gw: Gate
     assert not second.HasField("last_used")
     assert (second.backup_eligible, second.backup_state, list(second.transports)) == (False, False, ["usb"])
     assert (second.attestation_format, second.attestation_verified) == ("packed", True)
+    # The metadata's friendlyNames and icon, for a model only it knows.
+    assert (third.aaguid, third.provider_name) == (str(MDS_ONLY), "Soft Security Key 3")
+    assert third.provider_icon_light == third.provider_icon_dark == "data:image/png;base64,iVBORw0KGgo="
