@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     machine = command("create-machine-user", "create a machine user; prints its id")
     machine.add_argument("--org-id", required=True)
     machine.add_argument("--name", required=True)
+    machine.add_argument("--user-id", help="the id to give it (default: a new one); ids are shared with human users")
     grant = command("grant-role", "grant IAM_OWNER or IAM_LOGIN_CLIENT (no --org-id), ORG_OWNER or ORG_USER_MANAGER")
     grant.add_argument("--user-id", required=True)
     grant.add_argument("--role", required=True)
@@ -105,7 +106,7 @@ def _admin(args: argparse.Namespace, settings: Settings) -> str:
             if args.command == "create-org":
                 return admin.create_org(uow, name=args.name, domain=args.domain)
             if args.command == "create-machine-user":
-                return admin.create_machine_user(uow, org_id=args.org_id, name=args.name)
+                return admin.create_machine_user(uow, org_id=args.org_id, name=args.name, user_id=args.user_id)
             if args.command == "grant-role":
                 admin.grant_role(uow, user_id=args.user_id, role=args.role, org_id=args.org_id)
                 return "granted"

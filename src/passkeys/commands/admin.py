@@ -34,13 +34,20 @@ def create_org(uow: UnitOfWork, *, name: str, domain: str) -> str:
     return org_id
 
 
-def create_machine_user(uow: UnitOfWork, *, org_id: str, name: str) -> str:
+def create_machine_user(uow: UnitOfWork, *, org_id: str, name: str, user_id: str | None = None) -> str:
+    """`user_id` chosen by the operator, or a new one; an id a human or machine user holds is
+    refused (one id space)."""
     validate.text("name", name)
+    if user_id is not None:
+        validate.identifier("user_id", user_id)
     if uow.orgs.get(org_id) is None:
         raise organization_not_found(org_id)
     if uow.machines.name_taken(name):
         raise AlreadyExists(Reason.MACHINE_USER_EXISTS, f"a machine user named {name!r} exists")
-    user_id = ids.new_id()
+    if user_id is not None and uow.users.id_taken(user_id):
+        raise AlreadyExists(Reason.USER_EXISTS, f"user {user_id!r} already exists")
+    while user_id is None or uow.users.id_taken(user_id):  # a new id meets a taken one ~never
+        user_id = ids.new_id()
     uow.machines.add(user_id=user_id, org_id=org_id, name=name, at=now())
     return user_id
 

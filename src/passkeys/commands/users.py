@@ -86,7 +86,9 @@ def add_human_user(db: Database, caller: Caller, new: NewHuman) -> tuple[str, De
         # NOT_FOUND for a missing organization only to callers whose rights cover all of them.
         authorize_org(caller, org.id if org else None, USER_WRITE)
         assert org is not None
-        if uow.users.exists(user_id):
+        # Human and machine users share one id space (a JWT's `sub` must never name a machine
+        # user); the answer is the same whoever holds the id, in whichever organization.
+        if uow.users.id_taken(user_id):
             raise AlreadyExists(Reason.USER_EXISTS, f"user {user_id!r} already exists", user_id=user_id)
         if uow.users.username_taken(username):
             raise AlreadyExists(Reason.USERNAME_TAKEN, "username is already taken", field="username")

@@ -9,7 +9,7 @@ from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from passkeys.errors import AlreadyExists, Reason
-from passkeys.store.models import User
+from passkeys.store.models import MachineUser, User
 from passkeys.store.repository import Repository
 
 _USERS = User.__table__
@@ -17,6 +17,13 @@ _GET = select(_USERS).where(_USERS.c.id == bindparam("user_id"))
 _GET_LOCKED = _GET.with_for_update()
 _BY_USERNAME = select(_USERS.c.id).where(_USERS.c.username == bindparam("username"))
 _INSERT = insert(_USERS)
+# One id space for human and machine users: an id either holds is taken for both.
+_ID_TAKEN = (
+    select(_USERS.c.id)
+    .where(_USERS.c.id == bindparam("user_id"))
+    .union_all(select(MachineUser.id).where(MachineUser.id == bindparam("user_id")))
+    .limit(1)
+)
 
 
 class UserRepository(Repository):
@@ -28,6 +35,10 @@ class UserRepository(Repository):
 
     def exists(self, user_id: str) -> bool:
         return self.get(user_id) is not None
+
+    def id_taken(self, user_id: str) -> bool:
+        """Whether a human or a machine user has this id."""
+        return self.conn.execute(_ID_TAKEN, {"user_id": user_id}).first() is not None
 
     def username_taken(self, username: str) -> bool:
         return self.conn.execute(_BY_USERNAME, {"username": username}).first() is not None
