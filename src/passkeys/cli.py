@@ -78,11 +78,23 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
         if args.outbox_command == "list":
             if not 1 <= args.limit <= 10000:
                 raise ConfigError("--limit must be 1..10000")
+            from passkeys.commands.links import open_link
+            from passkeys.sealing import Sealer, SealError, load_key
+
+            sealer = Sealer(load_key(key=settings.outbox_key, key_path=settings.outbox_key_path))
             with db.read() as uow:
-                for message in uow.outbox.unsent(limit=args.limit):
-                    fields = {**vars(message), "created_at": message.created_at.isoformat()}
-                    print(json.dumps(fields))
-            return 0
+                messages = uow.outbox.unsent(limit=args.limit)
+            unopened = 0
+            for message in messages:
+                try:
+                    body = open_link(sealer, message)
+                except SealError as exc:  # the others are still listed; the mailer sees exit status 1
+                    print(f"passkeys: message {message.id}: {exc}", file=sys.stderr)
+                    unopened += 1
+                    continue
+                fields = {**vars(message), "body": body, "created_at": message.created_at.isoformat()}
+                print(json.dumps(fields))
+            return 1 if unopened else 0
         with db.write() as uow:
             at = now()
             missing = [i for i in args.ids if not uow.outbox.mark_sent(i, at)]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from passkeys.sealing import decode_key
+
 # The names below are registration's (attestation_policy.POLICIES, metadata.CERTIFICATION_LEVELS,
 # py_webauthn's COSEAlgorithmIdentifier), repeated so that reading settings loads no webauthn:
 # `passkeys run`'s supervising process reads them too. tests/unit/test_config.py checks they agree.
@@ -90,6 +92,10 @@ class Settings:
     jwks_path: str | None = None
     jwks_url: str | None = None
     link_url_template: str = DEFAULT_LINK_URL_TEMPLATE
+    # The key sealing the outbox's links (sealing.py): 32 bytes in base64, or else the key file,
+    # made on the first start (mode 0600).
+    outbox_key: str = field(default="", repr=False)
+    outbox_key_path: str = "./data/outbox.key"
     # Prometheus /metrics listen address; empty: no metrics endpoint.
     metrics_addr: str = "127.0.0.1:9464"
     # A connection is closed after this age (GOAWAY, then `connection_grace_s` for calls in
@@ -310,6 +316,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     link_template = get("PASSKEYS_LINK_URL_TEMPLATE", d.link_url_template).strip()
     if urlsplit(link_template).scheme not in ("http", "https"):
         raise ConfigError(f"PASSKEYS_LINK_URL_TEMPLATE: {link_template!r} is not an http(s) URL")
+    outbox_key = get("PASSKEYS_OUTBOX_KEY", "").strip()
+    if outbox_key:
+        try:
+            decode_key(outbox_key)
+        except ValueError as exc:
+            raise ConfigError(f"PASSKEYS_OUTBOX_KEY: {exc}") from None
+    outbox_key_path = get("PASSKEYS_OUTBOX_KEY_PATH", d.outbox_key_path).strip()
+    if not outbox_key_path or Path(outbox_key_path).is_dir():
+        raise ConfigError(f"PASSKEYS_OUTBOX_KEY_PATH: {outbox_key_path!r} is not a file path")
     metrics_addr = get("PASSKEYS_METRICS_ADDR", d.metrics_addr).strip()
     if metrics_addr:
         metrics_addr = _host_port("PASSKEYS_METRICS_ADDR", metrics_addr)
@@ -361,6 +376,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwks_path=jwks_path,
         jwks_url=jwks_url,
         link_url_template=link_template,
+        outbox_key=outbox_key,
+        outbox_key_path=outbox_key_path,
         metrics_addr=metrics_addr,
         max_connection_age_s=_int(
             "PASSKEYS_MAX_CONNECTION_AGE_S",

@@ -22,9 +22,12 @@ from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.auth.permissions import ORG_USER_MANAGER
 from passkeys.commands import admin
+from passkeys.commands.links import open_link
 from passkeys.config import Settings
 from passkeys.details import now
+from passkeys.sealing import Sealer, decode_key
 from passkeys.store.db import Database
+from passkeys.store.outbox import Message
 from tests.conftest import ORIGIN, RP_ID
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.databases import snapshot
@@ -211,10 +214,13 @@ def test_send_link_puts_the_rendered_link_in_the_outbox(client: Client) -> None:
         pb.CreatePasskeyRegistrationLinkRequest(user_id=user_id, send_link={"url_template": template})
     )
     assert not sent.HasField("code")
-    [message] = rows(client.url, "SELECT recipient, body, kind, sent_at FROM outbox")
+    [message] = rows(client.url, "SELECT id, user_id, kind, recipient, body, created_at, sent_at FROM outbox")
     assert message["recipient"] == "eve@example.com"
     assert message["sent_at"] is None
-    query = parse_qs(urlsplit(message["body"]).query)
+    link = open_link(
+        Sealer(decode_key(client.settings.outbox_key)), Message(**{k: v for k, v in message.items() if k != "sent_at"})
+    )
+    query = parse_qs(urlsplit(link).query)
     assert query["u"] == [user_id]
     assert query["o"] == [sent.details.resource_owner]
     # The link's code works once.

@@ -4,6 +4,7 @@ unless they ask for another caller with `stub_for`)."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from passkeys.config import Settings
 
 # The admin token of each database: written once, on the first start against it.
 _ADMIN_TOKENS: dict[str, str] = {}
+# The outbox key of each database (PASSKEYS_OUTBOX_KEY), unless the test brings its own.
+_OUTBOX_KEYS: dict[str, str] = {}
 
 
 class _Bearer(grpc.UnaryUnaryClientInterceptor):
@@ -76,6 +79,9 @@ class Client:
 
 @contextmanager
 def running(settings: Settings) -> Iterator[Client]:
+    if not settings.outbox_key:
+        key = _OUTBOX_KEYS.setdefault(settings.database_url, base64.b64encode(secrets.token_bytes(32)).decode())
+        settings = replace(settings, outbox_key=key)
     with tempfile.TemporaryDirectory() as tmp:
         pat_path = Path(tmp) / "admin.pat"
         running_server = server.start(replace(settings, grpc_addr="127.0.0.1:0", admin_pat_path=str(pat_path)))

@@ -17,6 +17,7 @@ from passkeys.commands.passkeys import PasskeyCommands
 from passkeys.commands.user_view import get_user
 from passkeys.commands.users import add_human_user
 from passkeys.config import Settings
+from passkeys.sealing import Sealer, load_key
 from passkeys.store.db import Database
 
 
@@ -33,6 +34,7 @@ class UserService(pb_grpc.UserServiceServicer):
         self.passkeys = passkeys
         self.authn = authn
         self.settings = settings
+        self.sealer = Sealer(load_key(key=settings.outbox_key, key_path=settings.outbox_key_path))
 
     def _caller(self, context: grpc.ServicerContext) -> Caller:
         return _logged(self.authn.caller(context.invocation_metadata()))
@@ -96,6 +98,7 @@ class UserService(pb_grpc.UserServiceServicer):
             user_id=request.user_id,
             url_template=convert.link_medium_to_domain(request),
             default_template=self.settings.link_url_template,
+            sealer=self.sealer,
         )
         response = pb.CreatePasskeyRegistrationLinkResponse()
         convert.details_to_pb(created.details, response.details)

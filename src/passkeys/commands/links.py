@@ -1,5 +1,6 @@
 """CreatePasskeyRegistrationLink: a registration code for a user, returned to the caller or
-sent as a link (a message in the outbox table, for a mailer to deliver)."""
+sent as a link (a message in the outbox table, for a mailer to deliver). The link holds the code,
+so the outbox keeps it sealed (sealing.py): a copy of the database alone enrols no passkey."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from passkeys.auth.permissions import USER_PASSKEY_WRITE
 from passkeys.commands import validate
 from passkeys.details import Details, now
 from passkeys.errors import invalid_field
+from passkeys.sealing import Sealer
 from passkeys.store.db import Database
+from passkeys.store.outbox import Message
 
 CODE_TTL = timedelta(hours=1)
 _PLACEHOLDER = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
@@ -53,8 +56,24 @@ def render(template: str, *, user_id: str, org_id: str, code_id: str, code: str)
     return _PLACEHOLDER.sub(lambda m: quote(values[m.group(1)], safe=""), template)
 
 
+def _context(message_id: str, user_id: str, recipient: str) -> str:
+    """What a sealed link is bound to: moved to another message, user or recipient, it does not open."""
+    return f"outbox:{message_id}:{user_id}:{recipient}"
+
+
+def open_link(sealer: Sealer, message: Message) -> str:
+    """The message's link; SealError when it does not open (another key, or altered)."""
+    return sealer.open(message.body, context=_context(message.id, message.user_id, message.recipient))
+
+
 def create_registration_link(
-    db: Database, *, caller: Caller, user_id: str, url_template: str | None, default_template: str
+    db: Database,
+    *,
+    caller: Caller,
+    user_id: str,
+    url_template: str | None,
+    default_template: str,
+    sealer: Sealer,
 ) -> Link:
     """`url_template` None means return_code; otherwise send_link ('' uses the default)."""
     validate.text("user_id", user_id)
@@ -68,12 +87,13 @@ def create_registration_link(
         medium = "return_code" if template is None else "send_link"
         if template is not None:
             link = render(template, user_id=user.id, org_id=user.org_id, code_id=code_id, code=code)
+            message_id = ids.new_id()
             uow.outbox.add(
-                message_id=ids.new_id(),
+                message_id=message_id,
                 user_id=user.id,
                 kind="passkey_registration_link",
                 recipient=user.email,
-                body=link,
+                body=sealer.seal(link, context=_context(message_id, user.id, user.email)),
                 at=at,
             )
         details = uow.events.append(user, "user.human.passkey.code.added", at, code_id=code_id, medium=medium)

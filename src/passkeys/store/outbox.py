@@ -52,9 +52,12 @@ class OutboxRepository(Repository):
         return [Message(*row) for row in rows]
 
     def mark_sent(self, message_id: str, at: datetime) -> bool:
-        """False when there is no such unsent message (unknown, or sent already)."""
+        """False when there is no such unsent message (unknown, or sent already). The sealed link
+        is dropped with it: once delivered, the code is no longer kept, even sealed."""
         table = OutboxMessage.__table__.c
         result = self.conn.execute(
-            update(OutboxMessage.__table__).where(table.id == message_id, table.sent_at.is_(None)).values(sent_at=at)
+            update(OutboxMessage.__table__)
+            .where(table.id == message_id, table.sent_at.is_(None))
+            .values(sent_at=at, body="")
         )
         return result.rowcount == 1
