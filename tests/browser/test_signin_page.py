@@ -4,6 +4,8 @@ browser's autofill; a removed passkey signs no one in."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
@@ -41,7 +43,10 @@ def test_enrol_then_sign_in_by_user_name_and_without_one(page: EnrolmentPage, si
 
     _sign_in(page, EMAIL)
     signed_in = page.page.locator("#signed-in")
-    expect(signed_in).to_contain_text(f"Signed in as {EMAIL} (Ada Lovelace) with the passkey")
+    # The login name shown is username@organization-domain (the default organization's here).
+    expect(signed_in).to_contain_text(
+        re.compile(rf"Signed in as {re.escape(EMAIL)}@\S+ \(Ada Lovelace\) with the passkey")
+    )
     expect(signed_in).to_have_attribute("data-user-id", user_id)
     expect(page.error).to_be_hidden()
 

@@ -32,7 +32,8 @@ def test_get_user_by_id_answers_the_stored_human_over_grpc_and_rest(gw: Gateway)
     assert got.details == added.details  # nothing happened since
     user = got.user
     assert (user.user_id, user.state, user.username) == (added.user_id, user_pb2.USER_STATE_ACTIVE, "ada")
-    assert (list(user.login_names), user.preferred_login_name) == (["ada"], "ada")
+    login_name = f"ada@{gw.grpc.settings.rp_id}"  # username@organization-domain, the default organization's
+    assert (list(user.login_names), user.preferred_login_name) == ([login_name], login_name)
     assert user.details == added.details
     profile = user.human.profile
     assert (profile.given_name, profile.family_name, profile.display_name) == ("Ada", "Lovelace", "Ada Lovelace")

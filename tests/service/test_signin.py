@@ -86,7 +86,7 @@ def test_user_first_sign_in(client: Client) -> None:
     assert not changed.HasField("challenges") or not changed.challenges.HasField("web_auth_n")
 
     got = sessions.GetSession(spb.GetSessionRequest(session_id=created.session_id)).session
-    assert got.factors.user.id == user.user_id and got.factors.user.login_name == user.username
+    assert got.factors.user.id == user.user_id and got.factors.user.login_name == f"{user.username}@{RP_ID}"
     assert got.factors.web_auth_n.user_verified is True
     assert got.factors.web_auth_n.verified_at.ToDatetime() >= got.creation_date.ToDatetime()
     assert got.sequence == 6

@@ -50,13 +50,13 @@ def new_human_from_pb(request: Any) -> NewHuman:
 
 
 def human_view_to_pb(view: HumanView, out: user_pb2.User) -> None:
-    """zitadel.user.v2.User of a human; login names are the username (no organization suffix here)."""
+    """zitadel.user.v2.User of a human; its one login name is username@organization-domain."""
     convert.details_to_pb(view.details, out.details)
     out.user_id = view.user_id
     out.state = user_pb2.USER_STATE_ACTIVE
     out.username = view.username
-    out.login_names.append(view.username)
-    out.preferred_login_name = view.username
+    out.login_names.append(view.login_name)
+    out.preferred_login_name = view.login_name
     human = out.human  # its own user_id, state and names are left unset, as upstream's GetUserByID does
     profile = human.profile
     profile.given_name = view.given_name

@@ -27,6 +27,8 @@ class IssuedToken:
 def create_org(uow: UnitOfWork, *, name: str, domain: str) -> str:
     validate.text("name", name)
     validate.text("domain", domain)
+    if "@" in domain:  # login names are username@domain, split at the last '@'
+        raise invalid_field("domain", "an organization's domain holds no '@'")
     if uow.orgs.by_domain(domain) is not None:
         raise AlreadyExists(Reason.ORGANIZATION_EXISTS, f"an organization with domain {domain!r} exists")
     org_id = ids.new_id()

@@ -220,10 +220,28 @@ def _find_user(repo: store.SessionRepository, check: UserCheck) -> store.UserRef
             raise NotFound(Reason.USER_NOT_FOUND, f"user {check.user_id!r} not found", user_id=check.user_id)
         return user
     # In the form usernames are stored in (PRECIS UsernameCaseMapped): `Ada@Example.com` finds ada.
-    user = repo.user_by_login_name(validate.username("checks.user.login_name", check.login_name or ""))
-    if user is None:
-        raise NotFound(Reason.USER_NOT_FOUND, f"no user has the login name {check.login_name!r}")
-    return user
+    login_name = validate.username("checks.user.login_name", check.login_name or "")
+    return _by_login_name(repo, login_name, check.login_name or "")
+
+
+def _by_login_name(repo: store.SessionRepository, login_name: str, asked: str) -> store.UserRef:
+    """`username@organization-domain` names one user (usernames are unique per organization,
+    domains per instance and hold no '@'); it is tried first. A bare username is taken when one
+    user holds it, and refused, naming the full form, when users of several organizations do."""
+    username, at, domain = login_name.rpartition("@")
+    user = repo.user_by_full_login_name(username, domain) if at else None
+    if user is not None:
+        return user
+    found = repo.users_by_username(login_name)
+    if len(found) > 1:
+        raise InvalidArgument(
+            Reason.INVALID_FIELD,
+            f"the login name {asked!r} is a username in several organizations: use username@organization-domain",
+            field="checks.user.login_name",
+        )
+    if not found:
+        raise NotFound(Reason.USER_NOT_FOUND, f"no user has the login name {asked!r}")
+    return found[0]
 
 
 def _metadata_json(current: Mapping[str, str], changes: Mapping[str, bytes]) -> dict[str, str]:

@@ -25,6 +25,7 @@ ADDED = "user.human.added"
 class HumanView:
     user_id: str
     username: str
+    login_name: str  # username@organization-domain: one user's in the instance
     given_name: str
     family_name: str
     display_name: str
@@ -45,9 +46,12 @@ def get_user(db: Database, *, caller: Caller, user_id: str) -> HumanView:
         if code is not None and code.used_at is not None:
             raise Unauthenticated(Reason.CODE_USED, "registration code was already used")
         added: dict[str, Any] = uow.events.first_payload(user_id, ADDED) or {}
+        org = uow.orgs.get(user.org_id)
+        assert org is not None  # foreign key
         return HumanView(
             user_id=user.id,
             username=user.username,
+            login_name=f"{user.username}@{org.domain}",
             given_name=user.given_name,
             family_name=user.family_name,
             display_name=user.display_name,

@@ -90,7 +90,8 @@ def add_human_user(db: Database, caller: Caller, new: NewHuman) -> tuple[str, De
         # user); the answer is the same whoever holds the id, in whichever organization.
         if uow.users.id_taken(user_id):
             raise AlreadyExists(Reason.USER_EXISTS, f"user {user_id!r} already exists", user_id=user_id)
-        if uow.users.username_taken(username):
+        # Unique within the organization only: other organizations' usernames are not told.
+        if uow.users.username_taken(org.id, username):
             raise AlreadyExists(Reason.USERNAME_TAKEN, "username is already taken", field="username")
         at = now()
         user = uow.users.add(

@@ -68,7 +68,9 @@ class User(Base):
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
-    username: Mapped[str] = mapped_column(String(200), unique=True)
+    # Unique within the organization (an org's manager learns nothing of others'); login names
+    # are `username@organization-domain` (commands/sessions.py).
+    username: Mapped[str] = mapped_column(String(200), index=True)
     given_name: Mapped[str] = mapped_column(String(200))
     family_name: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(200))
@@ -77,6 +79,8 @@ class User(Base):
     sequence: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("org_id", "username", name="uq_users_org_id_username"),)
 
 
 class Event(Base):

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
 
-from passkeys.store.models import Passkey, SignInSession, User
+from passkeys.store.models import Organization, Passkey, SignInSession, User
 from passkeys.store.repository import Repository
 
 READY = 2  # AuthFactorState READY, as stored in passkeys.state
@@ -19,14 +19,19 @@ READY = 2  # AuthFactorState READY, as stored in passkeys.state
 _SESSIONS = SignInSession.__table__
 _PASSKEYS = Passkey.__table__
 _USERS = User.__table__
+_ORGS = Organization.__table__
+# A user's login name: `username@organization-domain`, one user's in the whole instance.
+_LOGIN_NAME = _USERS.c.username + "@" + _ORGS.c.domain
 
 # A session with its user's names (NULL before a user is checked): what GetSession shows.
 _SESSION_VIEW = select(
     _SESSIONS,
-    _USERS.c.username.label("user_login_name"),
+    _LOGIN_NAME.label("user_login_name"),
     _USERS.c.display_name.label("user_display_name"),
     _USERS.c.org_id.label("user_org_id"),
-).select_from(_SESSIONS.outerjoin(_USERS, _USERS.c.id == _SESSIONS.c.user_id))
+).select_from(
+    _SESSIONS.outerjoin(_USERS, _USERS.c.id == _SESSIONS.c.user_id).outerjoin(_ORGS, _ORGS.c.id == _USERS.c.org_id)
+)
 # The row to change, locked on PostgreSQL (SQLite: the writer's lock is held already).
 _SESSION_FOR_UPDATE = _SESSION_VIEW.where(_SESSIONS.c.id == bindparam("session_id")).with_for_update(of=_SESSIONS)
 _SESSION_BY_ID = _SESSION_VIEW.where(_SESSIONS.c.id == bindparam("session_id"))
@@ -36,16 +41,22 @@ _DELETE_SESSION = delete(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_i
 _USER_COLUMNS = (
     _USERS.c.id,
     _USERS.c.org_id,
-    _USERS.c.username,
+    _LOGIN_NAME.label("login_name"),
     _USERS.c.display_name,
     _USERS.c.sequence,
     _USERS.c.created_at,
 )
-_USER_BY_ID = select(*_USER_COLUMNS).where(_USERS.c.id == bindparam("user_id"))
+_USER_SELECT = select(*_USER_COLUMNS).select_from(_USERS.join(_ORGS, _ORGS.c.id == _USERS.c.org_id))
+_USER_BY_ID = _USER_SELECT.where(_USERS.c.id == bindparam("user_id"))
 # Locked before the passkey, in the order RemovePasskey locks them: the sign-in's event is the
 # user's next one.
 _USER_FOR_UPDATE = _USER_BY_ID.with_for_update(of=_USERS)
-_USER_BY_LOGIN_NAME = select(*_USER_COLUMNS).where(_USERS.c.username == bindparam("login_name"))
+# The full login name: the username in the organization of that domain (domains hold no '@').
+_USER_BY_FULL_LOGIN_NAME = _USER_SELECT.where(
+    _USERS.c.username == bindparam("username"), func.lower(_ORGS.c.domain) == bindparam("domain")
+)
+# A bare username: every organization's user of that name (two are enough to tell it is ambiguous).
+_USERS_BY_USERNAME = _USER_SELECT.where(_USERS.c.username == bindparam("username")).limit(2)
 
 # The credentials a user may sign in with for one RP ID: allowCredentials.
 _READY_CREDENTIALS = (
@@ -103,7 +114,7 @@ class SessionFilter:
 def _user(row: Row[Any] | None) -> UserRef | None:
     if row is None:
         return None
-    return UserRef(row.id, row.org_id, row.username, row.display_name, row.sequence, row.created_at)
+    return UserRef(row.id, row.org_id, row.login_name, row.display_name, row.sequence, row.created_at)
 
 
 class SessionRepository(Repository):
@@ -114,8 +125,14 @@ class SessionRepository(Repository):
     def user_by_id(self, user_id: str, *, lock: bool = False) -> UserRef | None:
         return _user(self.conn.execute(_USER_FOR_UPDATE if lock else _USER_BY_ID, {"user_id": user_id}).first())
 
-    def user_by_login_name(self, login_name: str) -> UserRef | None:
-        return _user(self.conn.execute(_USER_BY_LOGIN_NAME, {"login_name": login_name}).first())
+    def user_by_full_login_name(self, username: str, domain: str) -> UserRef | None:
+        """`username@domain`: the user of that username in the organization of that domain."""
+        params = {"username": username, "domain": domain.lower()}
+        return _user(self.conn.execute(_USER_BY_FULL_LOGIN_NAME, params).first())
+
+    def users_by_username(self, username: str) -> list[UserRef]:
+        """The users of that username, at most two (one per organization)."""
+        return [u for u in map(_user, self.conn.execute(_USERS_BY_USERNAME, {"username": username})) if u]
 
     def ready_credentials(self, user_id: str, rp_id: str) -> list[tuple[bytes, list[str]]]:
         rows = self.conn.execute(_READY_CREDENTIALS, {"user_id": user_id, "rp_id": rp_id}).all()

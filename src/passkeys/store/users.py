@@ -15,7 +15,9 @@ from passkeys.store.repository import Repository
 _USERS = User.__table__
 _GET = select(_USERS).where(_USERS.c.id == bindparam("user_id"))
 _GET_LOCKED = _GET.with_for_update()
-_BY_USERNAME = select(_USERS.c.id).where(_USERS.c.username == bindparam("username"))
+_BY_USERNAME = select(_USERS.c.id).where(
+    _USERS.c.org_id == bindparam("org_id"), _USERS.c.username == bindparam("username")
+)
 _INSERT = insert(_USERS)
 # One id space for human and machine users: an id either holds is taken for both.
 _ID_TAKEN = (
@@ -40,8 +42,9 @@ class UserRepository(Repository):
         """Whether a human or a machine user has this id."""
         return self.conn.execute(_ID_TAKEN, {"user_id": user_id}).first() is not None
 
-    def username_taken(self, username: str) -> bool:
-        return self.conn.execute(_BY_USERNAME, {"username": username}).first() is not None
+    def username_taken(self, org_id: str, username: str) -> bool:
+        """Within the organization: usernames are unique per organization."""
+        return self.conn.execute(_BY_USERNAME, {"org_id": org_id, "username": username}).first() is not None
 
     def add(
         self,
