@@ -17,6 +17,7 @@ from zitadel.user.v2 import user_service_pb2 as pb
 from passkeys.auth.permissions import ORG_USER_MANAGER
 from passkeys.commands import admin
 from passkeys.details import now
+from passkeys.errors import InvalidArgument
 from passkeys.store.db import Database
 from tests.support.databases import snapshot
 from tests.support.refusals import error_info, reason_of
@@ -129,3 +130,15 @@ def test_every_login_name_names_one_user(client: Client) -> None:
     # A username that one user holds still signs in bare.
     solo = _add(token_a, username="turing", email={"email": "alan@a.example"}).user_id
     assert signs_in("turing") == f"{solo} turing@{domain_a}"
+
+
+def test_an_organization_domain_holds_no_at_sign(client: Client) -> None:
+    # Login names split at their last '@': a domain with one would make them ambiguous.
+    before = snapshot(client.url)
+    db = Database(client.url)
+    try:
+        with pytest.raises(InvalidArgument), db.write() as uow:
+            admin.create_org(uow, name="odd", domain="ada@example.com")
+    finally:
+        db.dispose()
+    assert snapshot(client.url) == before
