@@ -10,7 +10,6 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from passkeys.config import Settings
 from passkeys.details import now
 from passkeys.store.db import Database
 from tests.support.databases import snapshot
-from tests.support.oidc import AUDIENCE, ISSUER, Issuer
+from tests.support.oidc import Issuer, accepting
 from tests.support.refusals import reason_of
 from tests.support.servers import Client, running
 
@@ -33,15 +32,11 @@ PROFILE = {"given_name": "Ada", "family_name": "Lovelace"}
 
 
 @pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer.create(tmp_path)
-
-
-@pytest.fixture
-def client(settings: Settings, issuer: Issuer) -> Iterator[Client]:
-    configured = replace(settings, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_path=str(issuer.jwks_path))
-    with running(configured) as c:
-        yield c
+def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[Client, Issuer]]:
+    """The server, accepting the JWTs of a test issuer."""
+    issuer = Issuer.create(tmp_path)
+    with running(accepting(settings, issuer)) as client:
+        yield client, issuer
 
 
 def _scalar(url: str, sql: str) -> str:
@@ -81,7 +76,8 @@ def _refused(client: Client, call: object, request: object) -> grpc.RpcError:
     return failed.value
 
 
-def test_a_manager_cannot_give_a_human_the_instance_owners_id(client: Client, issuer: Issuer) -> None:
+def test_a_manager_cannot_give_a_human_the_instance_owners_id(served: tuple[Client, Issuer]) -> None:
+    client, issuer = served
     owner = _admin_id(client)
     _, token = _manager(client, _default_org(client))
     as_manager = client.stub_for(token)
@@ -109,7 +105,8 @@ def test_a_manager_cannot_give_a_human_the_instance_owners_id(client: Client, is
     assert as_owner.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-def test_a_human_sharing_a_machine_users_id_from_before_the_rule_gets_no_grants(client: Client, issuer: Issuer) -> None:
+def test_a_human_sharing_a_machine_users_id_from_before_the_rule_gets_no_grants(served: tuple[Client, Issuer]) -> None:
+    client, issuer = served
     owner, org = _admin_id(client), _default_org(client)
     # Written past the use case, as a database from before one id space could hold it.
     db = Database(client.url)

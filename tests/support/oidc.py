@@ -6,12 +6,14 @@ import json
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from passkeys.config import Settings
 
 ISSUER = "https://issuer.example.com"
 AUDIENCE = "passkeys-api"
@@ -35,6 +37,11 @@ class Issuer:
         now = int(time.time())
         payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + expires_in, **claims}
         return jwt.encode(payload, self.key, algorithm="ES256", headers={"kid": kid or self.kid})
+
+
+def accepting(settings: Settings, issuer: Issuer) -> Settings:
+    """The settings with `issuer`'s JWTs accepted (its JWKS file)."""
+    return replace(settings, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_path=str(issuer.jwks_path))
 
 
 class HangingIssuer:
