@@ -31,7 +31,7 @@ def _user_row(user_id: str, org_id: str, at: str) -> str:
 
 
 def test_usernames_become_unique_per_organization_in_a_database_with_users(database_url: str) -> None:
-    # 0005 rebuilds `users` on SQLite (foreign keys off for the rebuild only): rows and the
+    # 0007 rebuilds `users` on SQLite (foreign keys off for the rebuild only): rows and the
     # children's foreign keys survive it.
     db = Database(database_url)
     at = "2026-01-01 00:00:00"

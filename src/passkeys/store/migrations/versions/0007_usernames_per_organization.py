@@ -1,8 +1,8 @@
 """Usernames unique within an organization (issue 15): unique (org_id, username) instead of
 username alone, and an index on username for sign-in by a bare login name.
 
-Revision ID: 0005
-Revises: 0006 (numbered before it, merged after it)
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from alembic import op
 
-revision = "0005"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
