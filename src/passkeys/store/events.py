@@ -8,17 +8,20 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, insert, select, update
 
 from passkeys.details import Details
+from passkeys.store.driver import DriverStatement
 from passkeys.store.models import Event, User
 from passkeys.store.repository import Repository
 
 _USERS = User.__table__
-# Built once, so that SQLAlchemy reuses their compiled form.
-_NEXT_SEQUENCE = (
+# Every change's two statements, run on the driver (store/driver.py).
+_NEXT_SEQUENCE = DriverStatement(
     update(_USERS)
     .where(_USERS.c.id == bindparam("user_id"))
     .values(sequence=bindparam("sequence"), changed_at=bindparam("changed_at"))
 )
-_INSERT_EVENT = insert(Event.__table__)
+_INSERT_EVENT = DriverStatement(
+    insert(Event.__table__), ["user_id", "sequence", "type", "resource_owner", "created_at", "payload"]
+)
 _EVENTS = Event.__table__
 _FIRST_PAYLOAD = (
     select(_EVENTS.c.payload)
@@ -53,9 +56,9 @@ class EventRepository(Repository):
         time move with it. `user` (a row read before) is not updated: the Details are."""
         conn = self.conn
         sequence = user.sequence + 1
-        conn.execute(_NEXT_SEQUENCE, {"user_id": user.id, "sequence": sequence, "changed_at": at})
-        conn.execute(
-            _INSERT_EVENT,
+        _NEXT_SEQUENCE.rowcount(conn, {"user_id": user.id, "sequence": sequence, "changed_at": at})
+        _INSERT_EVENT.rowcount(
+            conn,
             {
                 "user_id": user.id,
                 "sequence": sequence,

@@ -10,6 +10,7 @@ from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from passkeys.errors import AlreadyExists, Reason
+from passkeys.store.driver import DriverStatement
 from passkeys.store.models import Passkey, User
 from passkeys.store.repository import Repository
 
@@ -40,7 +41,7 @@ _VERIFIED_COLUMNS = (
 # The target user (its row locked on PostgreSQL) and the passkey, when it is that user's.
 # PostgreSQL re-reads only the locked row after waiting for the lock, so the passkey's columns
 # may be those from before a concurrent verify committed: _STORE_VERIFIED checks the state again.
-_PENDING = (
+_PENDING = DriverStatement(
     select(
         _USERS.c.id,
         _USERS.c.org_id,
@@ -58,9 +59,10 @@ _PENDING = (
     .where(_USERS.c.id == bindparam("user_id"))
     .with_for_update(of=_USERS)
 )
-_STORE_VERIFIED = (
+# The verify's two statements run on the driver (store/driver.py): the hot path of issue 17.
+_STORE_VERIFIED = DriverStatement(
     update(_PASSKEYS)
-    .where(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.state == NOT_READY)
+    .where(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.state == bindparam("pending_state"))
     .values({c: bindparam(c) for c in _VERIFIED_COLUMNS})
 )
 _EXISTS = select(_PASSKEYS.c.id).where(_PASSKEYS.c.id == bindparam("passkey_id"))
@@ -112,10 +114,10 @@ _DELETE = delete(_PASSKEYS).where(
 class PasskeyRepository(Repository):
     __slots__ = ()
 
-    def pending(self, user_id: str, passkey_id: str) -> Row[Any] | None:
+    def pending(self, user_id: str, passkey_id: str) -> Any | None:
         """The user (locked) with the columns of its passkey `passkey_id` (None when the user
         has no such passkey); None when there is no such user."""
-        return self.conn.execute(_PENDING, {"user_id": user_id, "passkey_id": passkey_id}).first()
+        return _PENDING.first(self.conn, {"user_id": user_id, "passkey_id": passkey_id})
 
     def exists(self, passkey_id: str) -> bool:
         return self.conn.execute(_EXISTS, {"passkey_id": passkey_id}).first() is not None
@@ -124,10 +126,11 @@ class PasskeyRepository(Repository):
         """The passkey READY with its credential, its challenge cleared; False when it was not
         NOT_READY (a concurrent verify or removal committed first)."""
         try:
-            stored = self.conn.execute(
-                _STORE_VERIFIED,
+            stored = _STORE_VERIFIED.rowcount(
+                self.conn,
                 {
                     "passkey_id": passkey_id,
+                    "pending_state": NOT_READY,
                     "state": READY,
                     "challenge": None,
                     "challenge_expires_at": None,
@@ -149,7 +152,7 @@ class PasskeyRepository(Repository):
             # The credential is already stored (the unique constraint decides, in one statement
             # fewer than asking first; the transaction is rolled back).
             raise AlreadyExists(Reason.CREDENTIAL_EXISTS, "this credential is already registered") from None
-        return stored.rowcount == 1
+        return stored == 1
 
     def add_pending(
         self, *, passkey_id: str, user_id: str, challenge: bytes, rp_id: str, expires_at: datetime, at: datetime

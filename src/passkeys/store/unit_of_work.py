@@ -52,23 +52,39 @@ class UnitOfWork:
     signin = _Lazy(SessionRepository)  # sessions (zitadel.session.v2) and what a sign-in touches
     session_events = _Lazy(SessionEventRepository)
 
-    def __init__(self, conn: Connection, session: Session | None = None) -> None:
-        """The transaction's connection, and its session (db.read/db.write; none for db.connect,
-        a read of a few rows on a bare connection)."""
+    def __init__(self, conn: Connection, *, orm: bool = True) -> None:
+        """The transaction's connection (db.read/db.write), or a bare connection without an ORM
+        session (db.connect, a read of a few rows: orm=False)."""
         self.conn = conn
-        self.session = session
+        self.orm = orm
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """An ORM session in this transaction, made on first use (the service's paths use none:
+        making one costs more than the statements of a verify)."""
+        assert self.orm, "no ORM session on db.connect()"
+        if self._session is None:
+            self._session = Session(bind=self.conn, expire_on_commit=False)
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
     # A statement or object of the caller's own, in this transaction: for operators' and tests'
     # ad hoc SQL. The service's own statements all live in the repositories.
     def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
-        if self.session is not None:
-            return self.session.execute(statement, params)
-        return self.conn.execute(statement, params)
+        if not self.orm:
+            return self.conn.execute(statement, params)
+        return self.session.execute(statement, params)
 
     def scalars(self, statement: Executable) -> ScalarResult[Any]:
-        assert self.session is not None
         return self.session.scalars(statement)
 
     def add(self, instance: object) -> None:
-        assert self.session is not None
         self.session.add(instance)
