@@ -25,9 +25,9 @@ from zitadel.user.v2 import user_service_pb2, user_service_pb2_grpc
 from zitadel.user.v2beta import user_service_pb2 as v2beta_pb2
 from zitadel.user.v2beta import user_service_pb2_grpc as v2beta_pb2_grpc
 
-from passkeys import assemble, reflection
+from passkeys import assemble, gc_tuning, reflection
 from passkeys.api import interceptors, metrics, rapid_reset
-from passkeys.api.aio import AioAdapter
+from passkeys.api.aio import Intercepted
 from passkeys.api.details_servicer import PasskeyDetailsService
 from passkeys.api.servicer import UserService
 from passkeys.api.servicer_v2beta import UserServiceV2Beta
@@ -142,20 +142,22 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     async def build() -> tuple[grpc.aio.Server, int]:
         server = grpc.aio.server(
             migration_thread_pool=pool,
-            interceptors=[AioAdapter(interceptors.stack())],
             # No bound on calls at once: grpc.aio counts a stream waiting for its message as a
             # call, so a bound would let held streams refuse everyone else. Streams are bounded
             # per connection, calls waiting for a thread by their deadlines.
             options=server_options(settings, reuse_port=reuse_port),
         )
+        # Every service's handlers wrapped in the interceptors once, as they are registered.
+        wrapped = Intercepted(server, interceptors.stack())
         users = UserService(db, passkeys, authn, settings)
-        user_service_pb2_grpc.add_UserServiceServicer_to_server(users, server)
-        v2beta_pb2_grpc.add_UserServiceServicer_to_server(UserServiceV2Beta(users), server)
-        passkey_details_pb2_grpc.add_PasskeyDetailsServiceServicer_to_server(PasskeyDetailsService(users), server)
+        user_service_pb2_grpc.add_UserServiceServicer_to_server(users, wrapped)
+        v2beta_pb2_grpc.add_UserServiceServicer_to_server(UserServiceV2Beta(users), wrapped)
+        passkey_details_pb2_grpc.add_PasskeyDetailsServiceServicer_to_server(PasskeyDetailsService(users), wrapped)
         session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-            SessionService(assemble.session_commands(db, settings), authn), server
+            SessionService(assemble.session_commands(db, settings), authn), wrapped
         )
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, wrapped)
+        # Reflection streams: no interceptor wraps a stream.
         reflection.enable(server, (*SERVICE_NAMES, health.SERVICE_NAME))
         try:
             port = server.add_insecure_port(settings.grpc_addr)
@@ -177,4 +179,5 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
     threading.Thread(
         target=_sweep_expired, args=(running, settings.challenge_ttl_s), daemon=True, name="expiry"
     ).start()
+    gc_tuning.settle()
     return running
