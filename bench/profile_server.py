@@ -46,6 +46,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 KINDS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("request handlers (Python, grpc_N)", lambda name: name.startswith("grpc_")),
     ("gRPC's completion-queue loop (Python, _serve)", lambda name: "_serve" in name),
+    # grpc.aio's event loop (server.py's thread): reads, parses and answers every call.
+    ("grpc.aio's event loop (Python, grpc-aio)", lambda name: name.startswith("grpc-aio")),
     ("gRPC core I/O (C++, event_engine)", lambda name: name.startswith("event_engine")),
 )
 OTHER = "everything else (main, metrics, watchdog, timers)"

@@ -121,12 +121,16 @@ def test_u2f_key_is_an_uncompressed_p256_es256_point() -> None:
 
 def test_none_attestation_statement_is_empty() -> None:
     cred = credential()
-    strict.check_none_attestation_statement(unb64(cred["response"]["attestationObject"]))
+    strict.check_none_attestation_statement(strict.decode_attestation(unb64(cred["response"]["attestationObject"]))[0])
     stuffed = with_attestation(cred, attStmt={"foo": 1})
     rejects(
         "none_attestation_statement",
-        lambda: strict.check_none_attestation_statement(unb64(stuffed["response"]["attestationObject"])),
+        lambda: strict.check_none_attestation_statement(
+            strict.decode_attestation(unb64(stuffed["response"]["attestationObject"]))[0]
+        ),
     )
     packed = credential(attestation="packed")
     assert attestation_of(packed)["attStmt"]
-    strict.check_none_attestation_statement(unb64(packed["response"]["attestationObject"]))
+    strict.check_none_attestation_statement(
+        strict.decode_attestation(unb64(packed["response"]["attestationObject"]))[0]
+    )

@@ -19,9 +19,11 @@ from webauthn.helpers import (
     base64url_to_bytes,
     decode_credential_public_key,
     decoded_public_key_to_cryptography,
+    parse_authenticator_data,
     parse_cbor,
 )
 from webauthn.helpers.cose import COSECRV, COSEKTY, COSEAlgorithmIdentifier, COSEKey
+from webauthn.helpers.parse_attestation_statement import parse_attestation_statement
 from webauthn.helpers.structs import AttestationFormat, AttestationObject
 
 from passkeys.registration.errors import CredentialRejected
@@ -161,10 +163,22 @@ def check_u2f_public_key(parsed: AttestationObject, cose_key: bytes) -> None:
         )
 
 
-def check_none_attestation_statement(attestation_object: bytes) -> None:
-    """§8.7: a `none` attestation's attStmt is the empty map; the library only looks for the
-    keys it knows (alg, sig, x5c, ...), so `{"foo": 1}` would pass it."""
+def decode_attestation(attestation_object: bytes) -> tuple[dict[Any, Any], AttestationObject]:
+    """The attestation object decoded once for every check: its CBOR map as it is (the checks
+    of keys the library does not know need it) and the library's structure built from that map
+    (parse_attestation_object's, without decoding the CBOR a second time). Called after the
+    library verified it, so the map has fmt and authData."""
     decoded = parse_cbor(attestation_object)
+    parsed = AttestationObject(fmt=decoded["fmt"], auth_data=parse_authenticator_data(decoded["authData"]))
+    if "attStmt" in decoded:
+        parsed.att_stmt = parse_attestation_statement(decoded["attStmt"])
+    return decoded, parsed
+
+
+def check_none_attestation_statement(decoded: Mapping[Any, Any]) -> None:
+    """§8.7: a `none` attestation's attStmt is the empty map; the library only looks for the
+    keys it knows (alg, sig, x5c, ...), so `{"foo": 1}` would pass it. `decoded`: the
+    attestation object's CBOR map (decode_attestation)."""
     if decoded.get("fmt") == AttestationFormat.NONE.value and decoded.get("attStmt") != {}:
         raise CredentialRejected("none_attestation_statement", "a none attestation's attStmt must be an empty map")
 

@@ -238,7 +238,7 @@ def _verify(credential: Mapping[str, Any], challenge: bytes, rp_id: str, policy:
             raise
         raise _rejected(exc) from exc
 
-    parsed = roots.parsed or parse_attestation_object(verified.attestation_object)
+    decoded, parsed = strict.decode_attestation(verified.attestation_object)
     x5c = parsed.att_stmt.x5c
     strict.check_client_data(credential, allow_cross_origin=policy.allow_cross_origin, top_origins=policy.top_origins)
     strict.check_raw_id(credential, verified.credential_id)
@@ -249,7 +249,7 @@ def _verify(credential: Mapping[str, Any], challenge: bytes, rp_id: str, policy:
     strict.check_tpm_certificate_validity(parsed, datetime.now(UTC))
     strict.check_safetynet_cts_profile(parsed, allow_basic_integrity=policy.safetynet_allow_basic_integrity)
     strict.check_u2f_public_key(parsed, verified.credential_public_key)
-    strict.check_none_attestation_statement(verified.attestation_object)
+    strict.check_none_attestation_statement(decoded)
 
     rules = policy.attestation_policy
     fmt = parsed.fmt
