@@ -36,9 +36,7 @@ from passkeys.registration import attestation_policy as attestation
 from passkeys.registration import strict
 from passkeys.registration.attestation_policy import AttestationPolicy
 from passkeys.registration.errors import CredentialRejected
-from passkeys.registration.faults import CLIENT_FAULTS as _CLIENT_FAULTS
-from passkeys.registration.faults import chain as _chain
-from passkeys.registration.faults import server_fault as _server_fault
+from passkeys.registration.faults import CLIENT_FAULTS, chain, server_fault
 from passkeys.registration.metadata import MetadataEntry
 
 log = logging.getLogger(__name__)
@@ -140,7 +138,7 @@ def _library_function(exc: BaseException) -> str | None:
 
 
 def _library_check(exc: Exception) -> str:
-    links = list(_chain(exc))
+    links = list(chain(exc))
     for cls, check in _TYPED_CHECKS:
         if any(isinstance(link, cls) for link in links):
             return check
@@ -198,7 +196,7 @@ def _roots(credential: Mapping[str, Any], policy: Policy) -> _Roots:
         fmt, att_stmt = parsed.fmt, parsed.att_stmt
         aaguid_bytes = parsed.auth_data.attested_credential_data.aaguid  # type: ignore[union-attr]
         aaguid = str(uuid.UUID(bytes=aaguid_bytes))
-    except _CLIENT_FAULTS:
+    except CLIENT_FAULTS:
         return _Roots({})  # malformed: the library says how
     entry = attestation.metadata_entry(rules, fmt, aaguid, att_stmt.x5c)
     return _Roots({fmt: attestation.roots_for(rules, fmt, entry, ())}, entry, parsed)
@@ -210,7 +208,7 @@ def verify_credential(
     try:
         return _verify(credential, challenge, rp_id, policy)
     except Exception as exc:
-        fault = _server_fault(exc)
+        fault = server_fault(exc)
         if fault is None and isinstance(exc, CredentialRejected):
             raise
         # Anything else that escaped the library or our checks is the server's failure.
@@ -233,8 +231,8 @@ def _verify(credential: Mapping[str, Any], challenge: bytes, rp_id: str, policy:
             # Copies: the format modules append their own roots to the list they are given.
             pem_root_certs_bytes_by_fmt={fmt: list(pems) for fmt, pems in roots.by_format.items()},
         )
-    except _CLIENT_FAULTS as exc:
-        if _server_fault(exc) is not None:
+    except CLIENT_FAULTS as exc:
+        if server_fault(exc) is not None:
             raise
         raise _rejected(exc) from exc
 

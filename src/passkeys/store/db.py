@@ -48,10 +48,10 @@ PG_TRANSACTION_TIMEOUT_S = 5
 WATCHDOG_GRACE_S = 1.0
 # A ping answers in milliseconds; a connection that does not within this is replaced.
 PING_TIMEOUT_S = 1.0
-# Keepalives notice a peer that vanished (host down, cable cut) on an idle connection.
 # The checkout's ping: the timeouts of the transaction it opens (set_config's third argument
 # true: SET LOCAL).
 _PG_TIMEOUTS = "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
+# Keepalives notice a peer that vanished (host down, cable cut) on an idle connection.
 PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
 
 
