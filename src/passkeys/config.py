@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from passkeys.sealing import decode_key
+from passkeys.sealing_key import decode_key
 
 # The names below are registration's (attestation_policy.POLICIES, metadata.CERTIFICATION_LEVELS,
 # py_webauthn's COSEAlgorithmIdentifier), repeated so that reading settings loads no webauthn:

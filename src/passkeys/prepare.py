@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from passkeys.commands.bootstrap import bootstrap
 from passkeys.config import Settings
-from passkeys.sealing import load_key
+from passkeys.sealing_key import load_key
 from passkeys.store.db import Database
 from passkeys.store.migrate import upgrade
 
