@@ -138,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"passkeys: bad setting: {exc}", file=sys.stderr)
         return 2
     logs.setup(settings.log_level)
+    if args.command in ("run", "serve"):
+        return _serve(args, settings)
+    # Imported here, not above: the supervising parent of `run` and `serve` touches no database
+    # (its workers do), so it loads no SQLAlchemy.
     from sqlalchemy.exc import OperationalError
 
     try:
@@ -149,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
-    # Imported here so that `--help` and config errors need no database; the gRPC stubs are
-    # imported by the processes that serve (workers.py), not by the parent of workers.
+    # Imported here so that `--help` and config errors need no database.
     from passkeys.prepare import prepare_database
 
     if args.command == "migrate":
@@ -162,13 +165,16 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         except ConfigError as exc:
             print(f"passkeys: {exc}", file=sys.stderr)
             return 1
-    if args.command not in ("run", "serve"):
-        try:
-            print(_admin(args, settings))
-        except (DomainError, ConfigError) as exc:
-            print(f"passkeys: {exc}", file=sys.stderr)
-            return 1
-        return 0
+    try:
+        print(_admin(args, settings))
+    except (DomainError, ConfigError) as exc:
+        print(f"passkeys: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # The gRPC stubs are imported by the processes that serve (workers.py), not by this parent.
     from passkeys import gateway, workers
 
     try:

@@ -105,15 +105,19 @@ def test_kill_9_during_start_up_and_while_serving_leaves_nothing_behind(tmp_path
 def test_the_supervising_process_loads_no_serving_library() -> None:
     """What `passkeys run` imports before it spawns: no gRPC, protobuf, SQLAlchemy or webauthn
     (the workers load them; the first one migrates the database)."""
+    # `passkeys run`'s own path through cli.main, up to where the workers would be spawned.
     probe = (
         "import sys\n"
-        "from passkeys import cli, gateway, workers, envoy_config, config\n"
-        "config.load_settings({})\n"
-        "A = envoy_config.Address\n"
-        "envoy_config.render(listen=A('127.0.0.1', 0), upstream=A('127.0.0.1', 1),"
-        " origins=('http://localhost:8080',))\n"
-        "heavy = ('grpc', 'google', 'sqlalchemy', 'alembic', 'webauthn', 'cryptography')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+        "from passkeys import cli, gateway, workers, envoy_config\n"
+        "def run(settings):\n"
+        "    A = envoy_config.Address\n"
+        "    envoy_config.render(listen=A('127.0.0.1', 0), upstream=A('127.0.0.1', 1),"
+        " origins=settings.origins)\n"
+        "    heavy = ('grpc', 'google', 'sqlalchemy', 'alembic', 'webauthn', 'cryptography')\n"
+        "    print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+        "    return 0\n"
+        "gateway.run = run\n"
+        "sys.exit(cli.main(['run']))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out == "[]\n"
