@@ -106,13 +106,19 @@ class RunningServer:
 
 
 def _sweep_expired(running: RunningServer, challenge_ttl_s: int) -> None:
-    """Every expiry.SWEEP_INTERVAL_S until the server stops: never-verified passkeys removed."""
+    """Every expiry.SWEEP_INTERVAL_S until the server stops: never-verified passkeys removed, and
+    the outbox's unsent links whose code has expired."""
     while not running.stopping.wait(expiry.SWEEP_INTERVAL_S):
         try:
             if removed := expiry.remove_expired(running.db, challenge_ttl_s=challenge_ttl_s):
                 log.info("expired passkeys removed", extra={"count": removed})
         except Exception:  # the database may be down for a while: the next sweep tries again
             log.warning("sweep of expired passkeys failed", exc_info=True)
+        try:
+            if purged := expiry.purge_expired_links(running.db):
+                log.info("expired outbox links purged", extra={"count": purged})
+        except Exception:
+            log.warning("sweep of expired outbox links failed", exc_info=True)
 
 
 def jwt_verifier(settings: Settings) -> JwtVerifier | None:

@@ -3,12 +3,18 @@
 expired for one more challenge lifetime (PASSKEYS_CHALLENGE_TTL_S). Until then a late verify is
 still told CHALLENGE_EXPIRED rather than NOT_FOUND; ListPasskeys hides them from the moment the
 challenge expires. Every serving process sweeps every SWEEP_INTERVAL_S (server.py); sweeps of
-several workers may overlap: a passkey is removed, and its event written, once."""
+several workers may overlap: a passkey is removed, and its event written, once.
+
+The same sweep deletes the outbox's unsent registration links whose code has expired (links.py,
+CODE_TTL after the message was made, in the same transaction as its code): such a link enrols
+nothing any more, and its sealed code should not outlive it in the database or its backups. A
+message marked sent keeps no body already; it stays, as the mailer's record."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from passkeys.commands import links
 from passkeys.details import now
 from passkeys.store import expiry
 from passkeys.store.db import Database
@@ -40,3 +46,18 @@ def remove_expired(db: Database, *, challenge_ttl_s: int, at: datetime | None = 
                     removed += 1
         if len(found) < BATCH:
             return removed
+
+
+def purge_expired_links(db: Database, *, at: datetime | None = None) -> int:
+    """Deletes the unsent registration-link messages whose code has expired; how many."""
+    # A message and its code are made at the same instant, the code expiring CODE_TTL later.
+    created_before = (at or now()) - links.CODE_TTL
+    purged = 0
+    while True:
+        with db.write() as uow:
+            deleted = uow.outbox.delete_unsent_created_before(
+                kind=links.LINK_KIND, created_before=created_before, limit=BATCH
+            )
+        purged += deleted
+        if deleted < BATCH:
+            return purged

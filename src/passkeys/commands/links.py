@@ -22,6 +22,7 @@ from passkeys.store.db import Database
 from passkeys.store.outbox import Message
 
 CODE_TTL = timedelta(hours=1)
+LINK_KIND = "passkey_registration_link"  # the outbox message holding a code (sealed)
 _PLACEHOLDER = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 PLACEHOLDERS = (".UserID", ".OrgID", ".CodeID", ".Code")
 
@@ -91,7 +92,7 @@ def create_registration_link(
             uow.outbox.add(
                 message_id=message_id,
                 user_id=user.id,
-                kind="passkey_registration_link",
+                kind=LINK_KIND,
                 recipient=user.email,
                 body=sealer.seal(link, context=_context(message_id, user.id, user.email)),
                 at=at,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from passkeys.store.models import OutboxMessage
 from passkeys.store.repository import Repository
@@ -61,3 +61,14 @@ class OutboxRepository(Repository):
             .values(sent_at=at, body="")
         )
         return result.rowcount == 1
+
+    def delete_unsent_created_before(self, *, kind: str, created_before: datetime, limit: int) -> int:
+        """Deletes up to `limit` unsent messages of `kind` created at or before `created_before`
+        (the oldest first); how many. The conditions are repeated outside the subquery so that a
+        message another process marked sent meanwhile stays (PostgreSQL rechecks them on a row
+        changed since the subquery read it)."""
+        table = OutboxMessage.__table__.c
+        expired = (table.kind == kind, table.sent_at.is_(None), table.created_at <= created_before)
+        oldest = select(table.id).where(*expired).order_by(table.created_at, table.id).limit(limit)
+        result = self.conn.execute(delete(OutboxMessage.__table__).where(table.id.in_(oldest), *expired))
+        return result.rowcount
