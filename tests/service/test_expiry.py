@@ -10,10 +10,11 @@ import logging
 import time
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Row, create_engine, text
 from zitadel.user.v2 import user_service_pb2 as pb
 
 from passkeys.commands import expiry, links
@@ -23,13 +24,18 @@ from passkeys.store.db import Database
 from tests.support.servers import running
 
 
-def removal_events(url: str) -> list[dict[str, object]]:
+def query(url: str, sql: str) -> list[Row[Any]]:
+    """`sql`'s rows, straight from the database."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT type, payload FROM events ORDER BY user_id, sequence")).all()
+            return conn.execute(text(sql)).all()
     finally:
         engine.dispose()
+
+
+def removal_events(url: str) -> list[dict[str, object]]:
+    rows = query(url, "SELECT type, payload FROM events ORDER BY user_id, sequence")
     # JSON: a dict on PostgreSQL, its text on SQLite.
     return [json.loads(p) if isinstance(p, str) else p for kind, p in rows if kind == "user.human.passkey.removed"]
 
@@ -90,13 +96,8 @@ def test_a_sweep_removes_each_passkey_once_and_keeps_verified_ones(settings: Set
 
 
 def outbox_rows(url: str) -> list[tuple[str, str, bool]]:
-    """(user id, body, sent) of every outbox message, straight from the database."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT user_id, body, sent_at FROM outbox ORDER BY created_at")).all()
-    finally:
-        engine.dispose()
+    """(user id, body, sent) of every outbox message."""
+    rows = query(url, "SELECT user_id, body, sent_at FROM outbox ORDER BY created_at")
     return [(user_id, body, sent_at is not None) for user_id, body, sent_at in rows]
 
 
