@@ -73,9 +73,19 @@ class Chain(grpc.ServerInterceptor):
             if wrap_deserializer is not None and deserializer is not None:
                 deserializer = wrap_deserializer(deserializer)
 
-        def unary(request: Any, context: grpc.ServicerContext) -> Any:
-            return proceed(request, context, Call(method))
+        if deserializer is None:
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                return proceed(request, context, Call(method))
+        else:
+            parse = deserializer
+
+            # The bytes parsed here, on the handler's thread, not by grpc.aio on its event loop
+            # as each message arrives: a call waiting for a thread holds only its request's
+            # bytes, not their parsed copy as well (a 1 MiB credential's Struct is as large).
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                return proceed(parse(request), context, Call(method))
 
         return grpc.unary_unary_rpc_method_handler(
-            unary, request_deserializer=deserializer, response_serializer=handler.response_serializer
+            unary, request_deserializer=None, response_serializer=handler.response_serializer
         )
