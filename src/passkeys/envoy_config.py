@@ -487,7 +487,7 @@ def _overload_manager() -> dict[str, Any]:
     and the 413) are cut off as Envoy's heap fills (MAX_HEAP_BYTES). From half of it, stream and
     connection idle timeouts shrink, down to 1 s at 90 %: a client that stops sending loses its
     stream; HTTP/2 streams holding the most buffer are reset; above 80 % the heap's free pages are
-    returned; at 99 % new requests are refused (503) until memory falls."""
+    returned. New requests are not refused: normal calls are served throughout."""
     heap = "envoy.resource_monitors.fixed_heap"
     pressure = {"name": heap, "scaled": {"scaling_threshold": 0.5, "saturation_threshold": 0.9}}
     return {
@@ -524,10 +524,9 @@ def _overload_manager() -> dict[str, Any]:
             },
             {"name": "envoy.overload_actions.reset_high_memory_stream", "triggers": [pressure]},
             {"name": "envoy.overload_actions.shrink_heap", "triggers": [{"name": heap, "threshold": {"value": 0.8}}]},
-            {
-                "name": "envoy.overload_actions.stop_accepting_requests",
-                "triggers": [{"name": heap, "threshold": {"value": 0.99}}],
-            },
+            # No stop_accepting_requests: it refuses (503) every new request at a full heap, the
+            # normal callers' with the holders' (two thirds of normal calls during 800 held
+            # bodies); resetting the streams that hold the most buffer already frees the heap.
         ],
     }
 
