@@ -526,7 +526,9 @@ def _overload_manager() -> dict[str, Any]:
             {"name": "envoy.overload_actions.shrink_heap", "triggers": [{"name": heap, "threshold": {"value": 0.8}}]},
             # No stop_accepting_requests: it refuses (503) every new request at a full heap, the
             # normal callers' with the holders' (two thirds of normal calls during 800 held
-            # bodies); resetting the streams that hold the most buffer already frees the heap.
+            # bodies). The holders are cut off by reduce_timeouts above (their streams idle for
+            # 1 s); reset_high_memory_stream acts on HTTP/2 streams only (Envoy's docs), not on
+            # HTTP/1.1 holders.
         ],
     }
 
