@@ -79,7 +79,8 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
             if not 1 <= args.limit <= 10000:
                 raise ConfigError("--limit must be 1..10000")
             from passkeys.commands.links import open_link
-            from passkeys.sealing import Sealer, SealError, load_key
+            from passkeys.sealing import Sealer, SealError
+            from passkeys.sealing_key import load_key
 
             sealer = Sealer(load_key(key=settings.outbox_key, key_path=settings.outbox_key_path))
             with db.read() as uow:

@@ -15,10 +15,6 @@ import secrets
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from passkeys.sealing_key import decode_key, load_key
-
-__all__ = ["SealError", "Sealer", "decode_key", "load_key"]
-
 NONCE_BYTES = 12
 PREFIX = "aesgcm1:"
 

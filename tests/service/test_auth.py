@@ -25,7 +25,8 @@ from passkeys.commands import admin
 from passkeys.commands.links import open_link
 from passkeys.config import Settings
 from passkeys.details import now
-from passkeys.sealing import Sealer, decode_key
+from passkeys.sealing import Sealer
+from passkeys.sealing_key import decode_key
 from passkeys.store.db import Database
 from passkeys.store.outbox import Message
 from tests.conftest import ORIGIN, RP_ID

@@ -17,7 +17,8 @@ from passkeys.commands.passkeys import PasskeyCommands
 from passkeys.commands.user_view import get_user
 from passkeys.commands.users import add_human_user
 from passkeys.config import Settings
-from passkeys.sealing import Sealer, load_key
+from passkeys.sealing import Sealer
+from passkeys.sealing_key import load_key
 from passkeys.store.db import Database
 
 
