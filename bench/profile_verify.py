@@ -64,6 +64,9 @@ def main() -> None:
         logging.getLogger().handlers[0].setStream(log_file)  # type: ignore[attr-defined]
         settings = Settings(
             database_url=url,
+            # Ports of its own: two profiles (or a profile and a running service) never collide.
+            grpc_addr="127.0.0.1:0",
+            metrics_addr="",
             rp_id=RP_ID,
             origins=(ORIGIN,),
             admin_pat_path=str(Path(tmp) / "admin.pat"),
