@@ -89,8 +89,11 @@ def test_credential_id_is_at_most_1023_bytes(client: Client) -> None:
     ],
     ids=["x-zero", "y-zero", "short-x"],
 )
-def test_public_key_must_be_a_point_on_its_curve(client: Client, change: dict[str, bytes]) -> None:
-    p = Pending(client)  # `none` attestation: no signature covers the key, so nothing else notices
+@pytest.mark.parametrize("attestation", ["none", "packed"])
+def test_public_key_must_be_a_point_on_its_curve(client: Client, change: dict[str, bytes], attestation: str) -> None:
+    # `none`: no signature covers the key, so only the strict check notices; packed
+    # self-attestation: the library loads the key to check the signature made with it.
+    p = Pending(client, attestation=attestation)
     rejected(p, with_cose_key(p.credential, **change), "public_key")
     p.verify()
 

@@ -241,7 +241,10 @@ def _verify(credential: Mapping[str, Any], challenge: bytes, rp_id: str, policy:
     strict.check_client_data(credential, allow_cross_origin=policy.allow_cross_origin, top_origins=policy.top_origins)
     strict.check_raw_id(credential, verified.credential_id)
     strict.check_credential_id_length(verified.credential_id)
-    strict.check_public_key(verified.credential_public_key)
+    if parsed.fmt != AttestationFormat.PACKED or x5c:
+        # (A packed self-attestation is signed by this very key: the library has loaded it to
+        # verify that signature, so loading it again would prove nothing more.)
+        strict.check_public_key(verified.credential_public_key)
     strict.check_public_key_curve(verified.credential_public_key)
     strict.check_attestation_aaguid(parsed, verified.aaguid)
     strict.check_tpm_certificate_validity(parsed, datetime.now(UTC))
