@@ -1,5 +1,6 @@
-"""validate.name takes printable-ASCII names as they are, without precis_i18n: that shortcut must
-give exactly what the NicknameCasePreserved profile gives (or refuse what it refuses)."""
+"""The shortcuts of commands/validate.py give what the rules they stand for give: name takes
+printable-ASCII names as they are, without precis_i18n (exactly what the NicknameCasePreserved
+profile gives, or refused where it refuses), text finds control characters with one regex."""
 
 from __future__ import annotations
 
@@ -40,3 +41,15 @@ def test_a_name_is_its_nickname_form(value: str) -> None:
 @pytest.mark.parametrize("value", [" a", "a ", "a  b", "a\tb", "\x7f", "A\u00a0B", "\uff21"])
 def test_names_the_shortcut_leaves_to_the_profile(value: str) -> None:
     assert _got(value) == _expected(value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(st.characters(min_codepoint=0, max_codepoint=0xA0), min_size=1, max_size=20))
+def test_text_refuses_exactly_c0_controls_and_del(value: str) -> None:
+    control = any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    try:
+        validate.text("f", value)
+        refused = False
+    except DomainError:
+        refused = True
+    assert refused == (control or not value.strip())
