@@ -40,7 +40,7 @@ def pinned(command: list[str], core: int | None) -> list[str]:
 
 def worker_pids(root: int) -> list[int]:
     """The gRPC worker processes of `passkeys run` (pid `root`), which only supervises: even its
-    one worker is a child process (multiprocessing's spawn)."""
+    one worker is a child process (`python -c ... child_main(...)`, workers.py)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -50,7 +50,7 @@ def worker_pids(root: int) -> list[int]:
             command = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == root and b"spawn_main" in command:
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == root and b"child_main" in command:
             found.append(int(entry))
     return sorted(found)
 

@@ -15,6 +15,11 @@ No worker outlives its parent, however the parent dies: each sets PR_SET_PDEATHS
 talks to its parent over that pipe during start-up ("prepared", then its address, then "ready"),
 and the parent waits with a timeout, watching the worker and its own stop request.
 
+Workers are plain `python -c` child processes (subprocess), their pipe one end of a socket pair
+passed to them, with multiprocessing's message framing (Connection): multiprocessing's own spawn
+would also start its resource tracker, a third Python process of ~13 MiB that the service never
+needs (issue 17's memory bound).
+
 Prometheus metrics (PASSKEYS_METRICS_ADDR) are served by the process that owns the service:
 the single worker itself, or the parent, summing its workers' metrics (api/metrics.py) from a
 run folder (runfolders.py) that is removed at exit, or at the next start after a kill -9.
@@ -23,18 +28,18 @@ run folder (runfolders.py) that is removed at exit, or at the next start after a
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import replace
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Protocol
 
 from passkeys import lifeline, logs
@@ -166,23 +171,53 @@ def _worker_main(settings: Settings, index: int, pipe: Connection, parent_pid: i
     running.stop()
 
 
-@contextmanager
-def _metrics_files(folder: str | None) -> Iterator[None]:
-    """PROMETHEUS_MULTIPROC_DIR for a worker being spawned (it copies this environment and
-    prometheus_client reads the variable at import): its metrics go to files in `folder`,
-    which the parent's endpoint sums. Set only meanwhile: this process must not inherit it."""
-    if folder is None:
-        yield
-        return
-    before = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+def child_main(fd: int, parent_pid: int) -> None:
+    """A worker process's entry (`_command`): its arguments come first on the pipe `fd`."""
+    pipe = Connection(fd)
     try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
-        else:
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = before
+        settings, index, migrate = pipe.recv()
+    except EOFError:  # the parent is gone
+        os._exit(1)
+    _worker_main(settings, index, pipe, parent_pid, migrate)
+
+
+def _command(fd: int) -> list[str]:
+    """`python -c`: the death signal is set before anything else is imported, and the folder
+    this package was imported from comes first on the worker's path (as multiprocessing's spawn
+    gave it this process's path)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    code = (
+        f"import sys; sys.path.insert(0, {root!r}); from passkeys import lifeline; "
+        f"lifeline.die_with_parent({os.getpid()}); "
+        f"from passkeys.workers import child_main; child_main({fd}, {os.getpid()})"
+    )
+    # The interpreter's options (-B, -X, -W ...) too, as multiprocessing passes them.
+    return [sys.executable, *subprocess._args_from_interpreter_flags(), "-c", code]  # type: ignore[attr-defined]
+
+
+class Worker:
+    """One worker process, with the parts of multiprocessing's Process that the pool uses."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid: int | None = popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        """None while it runs; its exit status, or -N when signal N ended it."""
+        return self._popen.poll()
+
+    def terminate(self) -> None:
+        with suppress(ProcessLookupError):
+            self._popen.terminate()
+
+    def kill(self) -> None:
+        with suppress(ProcessLookupError):
+            self._popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        with suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
 
 
 class WorkerPool:
@@ -190,9 +225,8 @@ class WorkerPool:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._context = multiprocessing.get_context("spawn")
         self._deaths: deque[float] = deque()
-        self.workers: list[BaseProcess] = []
+        self.workers: list[Worker] = []
         self._pipes: list[Connection] = []
         self._holder: socket.socket | None = None
         self.port = 0
@@ -229,15 +263,26 @@ class WorkerPool:
             raise OSError(f"cannot serve metrics on {addr}: {exc.strerror or exc}") from None
 
     def _spawn(self, index: int, *, migrate: bool = False) -> None:
-        ours, theirs = self._context.Pipe()
-        process = self._context.Process(
-            target=_worker_main,
-            args=(self.settings, index, theirs, os.getpid(), migrate),
-            name=f"passkeys-worker-{index}",
-        )
-        with _metrics_files(None if self._metrics_dir is None else str(self._metrics_dir.path)):
-            process.start()
-        theirs.close()
+        ours_socket, theirs = socket.socketpair()
+        ours = Connection(ours_socket.detach())
+        env = dict(os.environ)
+        if self._metrics_dir is not None:
+            # prometheus_client reads it at import, in the worker: its metrics go to files in
+            # the folder, which the parent's endpoint sums. Not set in this process.
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir.path)
+        try:
+            process = Worker(
+                subprocess.Popen(
+                    _command(theirs.fileno()), pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env
+                )
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        with suppress(OSError):  # it died already: _wait_for sees it
+            ours.send((self.settings, index, migrate))
         if index < len(self.workers):
             self._pipes[index].close()
             self.workers[index], self._pipes[index] = process, ours
