@@ -72,6 +72,17 @@ def test_the_packaged_metadata() -> None:
     assert load_metadata() is metadata  # read once per process
 
 
+def test_the_metadata_keeps_one_object_for_each_distinct_icon_and_root() -> None:
+    """The payload repeats icons and roots over entries (565 icon strings of 117 distinct values
+    in 2026.10): each is kept once, since the metadata lives as long as the process."""
+    entries = [*load_metadata().by_aaguid.values(), *load_metadata().by_key_identifier.values()]
+    icons = [icon for e in entries for icon in (e.icon_light, e.icon_dark) if icon]
+    roots = [root for e in entries for root in e.root_certificates]
+    assert len(icons) > 2 * len(set(icons)) and len(roots) > len(set(roots))
+    assert len({id(icon) for icon in icons}) == len(set(icons))
+    assert len({id(root) for root in roots}) == len(set(roots))
+
+
 @pytest.mark.parametrize(
     ("name", "fmt"),
     [
