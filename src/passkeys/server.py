@@ -37,7 +37,7 @@ from passkeys.auth.jwt import JwtVerifier
 from passkeys.commands import expiry
 from passkeys.config import Settings
 from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_REQUEST_BYTES
-from passkeys.memory import limit_malloc_arenas
+from passkeys.memory import limit_malloc_arenas, release_free_memory
 from passkeys.prepare import prepare_database
 from passkeys.store.db import Database
 
@@ -186,4 +186,5 @@ def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = 
         target=_sweep_expired, args=(running, settings.challenge_ttl_s), daemon=True, name="expiry"
     ).start()
     gc_tuning.settle()
+    release_free_memory()
     return running
