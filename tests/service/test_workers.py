@@ -252,3 +252,17 @@ def test_the_metrics_folder_goes_at_stop_and_a_killed_runs_at_the_next_start(tmp
     finally:
         serve.stop()
     assert not live.exists()
+
+
+def test_a_serving_process_loads_no_rarely_used_library_at_start() -> None:
+    """tldextract (and requests, which it loads) only for the first request naming a parent
+    domain as RP ID: not in the memory of every worker."""
+    probe = (
+        "import sys, passkeys.server, passkeys.workers\n"
+        "from passkeys.registration.options import choose_rp_id\n"
+        "rare = ('tldextract', 'requests')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in rare))\n"
+        "print(choose_rp_id('login.example.com', 'example.com'), 'tldextract' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out == "[]\nexample.com True\n"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tldextract
 from webauthn import generate_registration_options, options_to_json
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.structs import (
@@ -21,6 +20,9 @@ from webauthn.helpers.structs import (
 )
 
 from passkeys.errors import InvalidArgument, Reason
+
+if TYPE_CHECKING:
+    import tldextract
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,11 @@ class ExistingCredential:
 
 @lru_cache(maxsize=1)
 def _psl() -> tldextract.TLDExtract:
-    # The public suffix list snapshot shipped with tldextract: no network at run time.
+    # The public suffix list snapshot shipped with tldextract: no network at run time. Imported
+    # by the first request that names a parent domain, not at start: tldextract and what it
+    # loads (requests, urllib3, idna, filelock) are ~6 MiB of every worker's memory.
+    import tldextract
+
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
