@@ -38,7 +38,6 @@ from passkeys.commands import expiry
 from passkeys.config import Settings
 from passkeys.limits import MAX_CONCURRENT_STREAMS, MAX_REQUEST_BYTES
 from passkeys.memory import limit_malloc_arenas, release_free_memory
-from passkeys.prepare import prepare_database
 from passkeys.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,11 @@ def jwt_verifier(settings: Settings) -> JwtVerifier | None:
 def start(settings: Settings, db: Database | None = None, *, reuse_port: bool = False) -> RunningServer:
     """`reuse_port`: share the port with sibling worker processes (workers.py); off, a taken
     port is an error."""
-    db = db or prepare_database(settings)
+    if db is None:
+        # Not at the top: workers migrate in a child process (workers.py) and load no Alembic.
+        from passkeys.prepare import prepare_database
+
+        db = prepare_database(settings)
     limit_malloc_arenas()
     authn = Authenticator(db, jwt_verifier(settings), token_cache_s=settings.token_cache_s)
     passkeys = assemble.passkey_commands(db, settings)

@@ -133,19 +133,16 @@ def _worker_main(settings: Settings, index: int, pipe: Connection, parent_pid: i
     # worker at once until it serves (nothing to finish yet), gracefully afterwards.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.setup(settings.log_level)
-    from sqlalchemy.exc import OperationalError
-
-    from passkeys import server
-    from passkeys.prepare import prepare_database
     from passkeys.store.db import Database
 
     # A failure to start is told to the parent, which says it once (no traceback per worker).
-    try:
-        db = prepare_database(settings) if migrate else Database(settings.database_url)
-    except OperationalError as exc:
-        pipe.send(("unreachable", str(exc.orig or exc).strip()))
+    if migrate and (unreachable := _prepare_in_child(settings)) is not None:
+        pipe.send(("unreachable", unreachable))
         os._exit(1)
+    db = Database(settings.database_url)
     pipe.send("prepared")
+    from passkeys import server  # gRPC after the fork above: a forked gRPC is not safe
+
     try:
         grpc_addr = pipe.recv()  # the port the parent reserved once the database was ready
     except EOFError:
@@ -169,6 +166,52 @@ def _worker_main(settings: Settings, index: int, pipe: Connection, parent_pid: i
     threading.Thread(target=watch_parent, daemon=True, name="lifeline").start()
     stop.wait()
     running.stop()
+
+
+# How the migrating child says that the database cannot be reached (its message on the pipe).
+UNREACHABLE_EXIT = 3
+
+
+def _prepare_in_child(settings: Settings) -> str | None:
+    """prepare_database (migrations, the first admin, the outbox key) in a forked child that
+    exits when done, so that Alembic and everything it loads (Mako, Pygments, every SQLAlchemy
+    dialect: ~11 MiB) never stay in the serving worker's memory. None when done; the message
+    when the database cannot be reached. Any other failure ends this worker (status 1), its
+    traceback printed by the child. Forked before gRPC is imported, from the only thread."""
+    worker = os.getpid()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(reader)
+            lifeline.die_with_parent(worker)
+            from sqlalchemy.exc import OperationalError
+
+            from passkeys.prepare import prepare_database
+
+            try:
+                prepare_database(settings).dispose()
+                code = 0
+            except OperationalError as exc:
+                os.write(writer, str(exc.orig or exc).strip().encode())
+                code = UNREACHABLE_EXIT
+        except BaseException:  # noqa: BLE001 - whatever failed, the child must not return into the worker
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as said:
+        message = said.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == UNREACHABLE_EXIT:
+        return message
+    if code != 0:
+        os._exit(1)
+    return None
 
 
 def child_main(fd: int, parent_pid: int) -> None:

@@ -11,6 +11,7 @@ import queue
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -256,13 +257,34 @@ def test_the_metrics_folder_goes_at_stop_and_a_killed_runs_at_the_next_start(tmp
 
 def test_a_serving_process_loads_no_rarely_used_library_at_start() -> None:
     """tldextract (and requests, which it loads) only for the first request naming a parent
-    domain as RP ID: not in the memory of every worker."""
+    domain as RP ID; Alembic (with Mako and Pygments) only where migrations run: not in the
+    memory of every worker."""
     probe = (
         "import sys, passkeys.server, passkeys.workers\n"
         "from passkeys.registration.options import choose_rp_id\n"
-        "rare = ('tldextract', 'requests')\n"
+        "rare = ('tldextract', 'requests', 'alembic', 'mako', 'pygments')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in rare))\n"
         "print(choose_rp_id('login.example.com', 'example.com'), 'tldextract' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out == "[]\nexample.com True\n"
+
+
+def test_a_worker_migrates_in_a_child_process_and_loads_no_alembic(tmp_path: Path) -> None:
+    """The first worker's migrations, first admin and outbox key are made by a forked child:
+    the database is ready, the token written, and the worker itself never imported Alembic; an
+    unreachable database is a message, not a traceback."""
+    probe = (
+        "import sys\n"
+        "from passkeys import workers\n"
+        "from passkeys.config import Settings\n"
+        f"ok = Settings(database_url='sqlite:///{tmp_path}/passkeys.db', admin_pat_path='{tmp_path}/admin.pat')\n"
+        "down = Settings(database_url='postgresql+psycopg://nobody@127.0.0.1:1/none')\n"
+        "print(workers._prepare_in_child(ok), 'alembic' in sys.modules)\n"
+        "print(workers._prepare_in_child(down)[:17])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout == "None False\nconnection failed\n", out.stderr
+    assert (tmp_path / "admin.pat").read_text().strip()
+    with sqlite3.connect(tmp_path / "passkeys.db") as direct:
+        assert direct.execute("SELECT version_num FROM alembic_version").fetchone()
