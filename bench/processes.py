@@ -50,7 +50,10 @@ def worker_pids(root: int) -> list[int]:
             command = Path(f"/proc/{entry}/cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat[stat.rindex(")") + 2 :].split()[1]) == root and b"child_main" in command:
+        # spawn_main: a tree from before workers were `python -c` children (bench/ab.py compares them).
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == root and (
+            b"child_main" in command or b"spawn_main" in command
+        ):
             found.append(int(entry))
     return sorted(found)
 
