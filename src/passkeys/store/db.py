@@ -33,6 +33,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from passkeys import deadline
 from passkeys.errors import Reason, Unavailable, deadline_exceeded
+from passkeys.store.lean import JOINED, LeanConnection
 from passkeys.store.unit_of_work import UnitOfWork
 from passkeys.store.watchdog import Watchdog
 
@@ -61,6 +62,27 @@ def _wait_ms(default_s: float) -> int:
     return max(1, int(1000 * (default_s if left is None else min(default_s, left))))
 
 
+def _sqlite_begin(pooled: Any, begin: str) -> None:
+    """BEGIN on the driver's connection (exec_driver_sql costs ~0.1 ms of Python each). The busy
+    timeout is how long BEGIN IMMEDIATE queues behind another writer: set again only when it
+    changes (a call with a deadline tighter than SQLITE_BUSY_TIMEOUT_S)."""
+    driver = pooled.driver_connection
+    busy_ms = _wait_ms(SQLITE_BUSY_TIMEOUT_S)
+    info = pooled.info
+    if info.get("busy_ms") != busy_ms:
+        driver.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        info["busy_ms"] = busy_ms
+    driver.execute(begin)
+
+
+def _sqlite_begin_immediate(conn: LeanConnection) -> None:
+    """A write's BEGIN: IMMEDIATE, so that it never fails on lock upgrade."""
+    try:
+        _sqlite_begin(conn.connection, "BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        conn.raise_driver_error(exc, "BEGIN IMMEDIATE", None, None)
+
+
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
@@ -69,7 +91,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+        # BEGIN is ours: a write's on the driver (BEGIN IMMEDIATE), a read's in the "begin" event
+        # (pysqlite's own is deferred).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -79,18 +102,13 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # On the driver's connection (exec_driver_sql costs ~0.1 ms of Python each). The busy
-        # timeout is how long BEGIN IMMEDIATE queues behind another writer: set again only
-        # when it changes (a call with a deadline tighter than SQLITE_BUSY_TIMEOUT_S).
-        pooled = conn.connection
-        driver = pooled.driver_connection
-        begin = "BEGIN " + conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        # A read's transaction; a write's is begun on the driver (store/lean.py), and a
+        # Connection made inside it joins it.
+        if conn.get_execution_options().get(JOINED):
+            return
+        begin = "BEGIN DEFERRED"
         try:
-            busy_ms = _wait_ms(SQLITE_BUSY_TIMEOUT_S)
-            if pooled.info.get("busy_ms") != busy_ms:
-                driver.execute(f"PRAGMA busy_timeout = {busy_ms}")
-                pooled.info["busy_ms"] = busy_ms
-            driver.execute(begin)
+            _sqlite_begin(conn.connection, begin)
         except sqlite3.Error as exc:
             # As exec_driver_sql would raise it (a busy database: OperationalError).
             raise DBAPIError.instance(begin, None, exc, sqlite3.Error) from exc
@@ -152,9 +170,9 @@ class Database:
         self.watchdog = Watchdog()
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _sqlite_engine(url) if self.is_sqlite else _postgres_engine(url, self.watchdog)
-        # Transactions on a Core connection; an ORM session only where a caller asks for one
+        # Reads on a Core connection, writes on the pooled DB-API connection (store/lean.py); an
+        # ORM session only where a caller asks for one
         # (UnitOfWork.session: tests' and operators' ad hoc objects), none on the service's paths.
-        self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._sqlite_writer = threading.Lock()
         database = make_url(url).database if self.is_sqlite else None
         self._lock_file = (
@@ -208,14 +226,29 @@ class Database:
         deadline.check()
         token = _writing.set(self)
         try:
-            with self._writer_turn(), self._bounded(), self._write_engine.connect() as conn, conn.begin():
-                uow = UnitOfWork(conn)
+            with self._writer_turn(), self._bounded():
+                # On the pooled DB-API connection, not a SQLAlchemy Connection (store/lean.py).
+                conn = LeanConnection(self.engine)
+                ended = False
                 try:
-                    yield uow
-                    uow.flush()
-                    deadline.check(deadline.COMMIT_MARGIN_S)
+                    try:
+                        if self.is_sqlite:
+                            _sqlite_begin_immediate(conn)
+                        uow = UnitOfWork(conn)
+                        try:
+                            yield uow
+                            uow.flush()
+                            deadline.check(deadline.COMMIT_MARGIN_S)
+                        finally:
+                            uow.close()
+                    except BaseException:
+                        conn.rollback()
+                        ended = True
+                        raise
+                    conn.commit()
+                    ended = True
                 finally:
-                    uow.close()
+                    conn.close(ended=ended)
         finally:
             _writing.reset(token)
 

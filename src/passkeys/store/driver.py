@@ -8,9 +8,10 @@ those conversions: about a fifth of the Python work of `Connection.execute` (iss
 SQLAlchemy was ≈ 0.35 ms of a verify's CPU on SQLite). psycopg prepares a statement it has
 run five times on a connection, so PostgreSQL gets prepared statements for these.
 
-A driver error goes through SQLAlchemy's own handling (`Connection._handle_dbapi_exception`):
-it is raised as SQLAlchemy's exception (IntegrityError, OperationalError, ...) and a
-connection the database dropped is invalidated, exactly as `Connection.execute` does.
+A driver error goes through SQLAlchemy's own handling (`Connection._handle_dbapi_exception`, or
+its equivalent on a write's LeanConnection, store/lean.py): it is raised as SQLAlchemy's
+exception (IntegrityError, OperationalError, ...) and a connection the database dropped is
+invalidated, exactly as `Connection.execute` does.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+
+from passkeys.store.lean import LeanConnection
 
 Processor = Callable[[Any], Any]
 
@@ -58,7 +61,7 @@ class DriverStatement:
             compiled = self._by_dialect[dialect.name] = _Compiled(self.statement, dialect, self.column_keys)
         return compiled
 
-    def _run(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
+    def _run(self, conn: Connection | LeanConnection, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
         compiled = self._compiled(conn.dialect)
         values = [params[key] if convert is None else convert(params[key]) for key, convert in compiled.binds]
         driver_params: Any = values if compiled.positional else dict(zip(compiled.names, values, strict=True))
@@ -67,10 +70,12 @@ class DriverStatement:
             cursor.execute(compiled.sql, driver_params)
         except conn.dialect.loaded_dbapi.Error as exc:
             cursor.close()
+            if isinstance(conn, LeanConnection):
+                conn.raise_driver_error(exc, compiled.sql, driver_params, cursor)
             conn._handle_dbapi_exception(exc, compiled.sql, driver_params, cursor, None)
         return compiled, cursor
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+    def rows(self, conn: Connection | LeanConnection, params: Mapping[str, Any]) -> list[Any]:
         compiled, cursor = self._run(conn, params)
         try:
             fetched = cursor.fetchall()
@@ -85,11 +90,11 @@ class DriverStatement:
             for row in fetched
         ]
 
-    def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
+    def first(self, conn: Connection | LeanConnection, params: Mapping[str, Any]) -> Any | None:
         found = self.rows(conn, params)
         return found[0] if found else None
 
-    def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
+    def rowcount(self, conn: Connection | LeanConnection, params: Mapping[str, Any]) -> int:
         _, cursor = self._run(conn, params)
         try:
             return int(cursor.rowcount)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from passkeys.store.lean import LeanConnection
+
 
 class Repository:
     __slots__ = ("conn",)
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection | LeanConnection) -> None:
         self.conn = conn

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from passkeys.store.codes import CodeRepository
 from passkeys.store.events import EventRepository
 from passkeys.store.grants import GrantRepository
+from passkeys.store.lean import LeanConnection
 from passkeys.store.machines import MachineRepository
 from passkeys.store.orgs import OrgRepository
 from passkeys.store.outbox import OutboxRepository
@@ -52,9 +53,9 @@ class UnitOfWork:
     signin = _Lazy(SessionRepository)  # sessions (zitadel.session.v2) and what a sign-in touches
     session_events = _Lazy(SessionEventRepository)
 
-    def __init__(self, conn: Connection, *, orm: bool = True) -> None:
-        """The transaction's connection (db.read/db.write), or a bare connection without an ORM
-        session (db.connect, a read of a few rows: orm=False)."""
+    def __init__(self, conn: Connection | LeanConnection, *, orm: bool = True) -> None:
+        """The transaction's connection (db.read; db.write's on the driver, store/lean.py), or a
+        bare connection without an ORM session (db.connect, a read of a few rows: orm=False)."""
         self.conn = conn
         self.orm = orm
         self._session: Session | None = None
@@ -65,7 +66,10 @@ class UnitOfWork:
         making one costs more than the statements of a verify)."""
         assert self.orm, "no ORM session on db.connect()"
         if self._session is None:
-            self._session = Session(bind=self.conn, expire_on_commit=False)
+            conn = self.conn
+            self._session = Session(
+                bind=conn.full() if isinstance(conn, LeanConnection) else conn, expire_on_commit=False
+            )
         return self._session
 
     def flush(self) -> None:
