@@ -186,20 +186,26 @@ class PasskeyCommands:
             challenge, rp_id = _pending_challenge(passkey_id, row)
             verified = verify_credential(credential=credential, challenge=challenge, rp_id=rp_id, policy=self.policy)
             at = now()
-            if not uow.passkeys.store_verified(passkey_id, verified, name, at):
+            details = uow.passkeys.store_verified(
+                passkey_id,
+                verified,
+                name,
+                at,
+                user=row,
+                event_type="user.human.passkey.verified",
+                payload={
+                    "passkey_id": passkey_id,
+                    "name": name,
+                    "aaguid": verified.aaguid,
+                    "attestation_format": verified.attestation_format,
+                },
+            )
+            if details is None:
                 # A concurrent verify (or removal) of this passkey committed first.
                 if not uow.passkeys.exists(passkey_id):
                     raise passkey_not_found(passkey_id)
                 raise passkey_already_verified(passkey_id)
-            return uow.events.append(
-                row,
-                "user.human.passkey.verified",
-                at,
-                passkey_id=passkey_id,
-                name=name,
-                aaguid=verified.aaguid,
-                attestation_format=verified.attestation_format,
-            )
+            return details
 
     def list(self, *, caller: Caller, user_id: str) -> PasskeyList:
         validate.text("user_id", user_id)

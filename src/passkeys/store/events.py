@@ -55,17 +55,21 @@ class EventRepository(Repository):
         """The next event of a locked user, in two statements; the user's sequence and change
         time move with it. `user` (a row read before) is not updated: the Details are."""
         conn = self.conn
-        sequence = user.sequence + 1
-        _NEXT_SEQUENCE.rowcount(conn, {"user_id": user.id, "sequence": sequence, "changed_at": at})
-        _INSERT_EVENT.rowcount(
-            conn,
-            {
-                "user_id": user.id,
-                "sequence": sequence,
-                "type": event_type,
-                "resource_owner": user.org_id,
-                "created_at": at,
-                "payload": payload,
-            },
-        )
-        return Details(sequence=sequence, change_date=at, resource_owner=user.org_id, creation_date=user.created_at)
+        event, details = next_event(user, event_type, at, payload)
+        _NEXT_SEQUENCE.rowcount(conn, {"user_id": user.id, "sequence": event["sequence"], "changed_at": at})
+        _INSERT_EVENT.rowcount(conn, event)
+        return details
+
+
+def next_event(user: UserRow, event_type: str, at: datetime, payload: dict[str, Any]) -> tuple[dict[str, Any], Details]:
+    """The columns of the next event of `user` and the Details it answers."""
+    sequence = user.sequence + 1
+    event = {
+        "user_id": user.id,
+        "sequence": sequence,
+        "type": event_type,
+        "resource_owner": user.org_id,
+        "created_at": at,
+        "payload": payload,
+    }
+    return event, Details(sequence=sequence, change_date=at, resource_owner=user.org_id, creation_date=user.created_at)

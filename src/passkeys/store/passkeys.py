@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from passkeys.details import Details
 from passkeys.errors import AlreadyExists, Reason
 from passkeys.store.driver import DriverStatement
-from passkeys.store.models import Passkey, User
+from passkeys.store.events import EventRepository, UserRow, next_event
+from passkeys.store.models import Event, Passkey, User
 from passkeys.store.repository import Repository
 
 if TYPE_CHECKING:
@@ -64,6 +66,33 @@ _STORE_VERIFIED = DriverStatement(
     update(_PASSKEYS)
     .where(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.state == bindparam("pending_state"))
     .values({c: bindparam(c) for c in _VERIFIED_COLUMNS})
+)
+# On PostgreSQL the passkey, the user's sequence and the event in one statement (one round trip
+# instead of three): data-modifying CTEs run whether or not the final SELECT reads them. When
+# the passkey was not NOT_READY the caller raises and the transaction, the user's update and
+# the event with it, is rolled back, as on SQLite where they follow only a stored passkey.
+_STORED = (
+    update(_PASSKEYS)
+    .where(_PASSKEYS.c.id == bindparam("passkey_id"), _PASSKEYS.c.state == bindparam("pending_state"))
+    .values({c: bindparam(c) for c in _VERIFIED_COLUMNS})
+    .returning(_PASSKEYS.c.id)
+    .cte("stored")
+)
+_MOVED = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("user_id"))
+    .values(sequence=bindparam("sequence"), changed_at=bindparam("created_at"))
+    .returning(_USERS.c.id)
+    .cte("moved")
+)
+_RECORDED = (
+    insert(Event.__table__)
+    .values({c: bindparam(c) for c in ("user_id", "sequence", "type", "resource_owner", "created_at", "payload")})
+    .returning(Event.__table__.c.sequence)
+    .cte("recorded")
+)
+_STORE_VERIFIED_RECORDED = DriverStatement(
+    select(func.count().label("stored")).select_from(_STORED).add_cte(_MOVED, _RECORDED)
 )
 _EXISTS = select(_PASSKEYS.c.id).where(_PASSKEYS.c.id == bindparam("passkey_id"))
 _INSERT = insert(_PASSKEYS)
@@ -122,37 +151,59 @@ class PasskeyRepository(Repository):
     def exists(self, passkey_id: str) -> bool:
         return self.conn.execute(_EXISTS, {"passkey_id": passkey_id}).first() is not None
 
-    def store_verified(self, passkey_id: str, verified: VerifiedCredential, name: str, at: datetime) -> bool:
-        """The passkey READY with its credential, its challenge cleared; False when it was not
-        NOT_READY (a concurrent verify or removal committed first)."""
+    def store_verified(
+        self,
+        passkey_id: str,
+        verified: VerifiedCredential,
+        name: str,
+        at: datetime,
+        *,
+        user: UserRow,
+        event_type: str,
+        payload: dict[str, Any],
+    ) -> Details | None:
+        """The passkey READY with its credential, its challenge cleared, and the next event of
+        its (locked) user recorded (as events.append); None when it was not NOT_READY (a
+        concurrent verify or removal committed first): the caller must then roll back."""
+        params = self._verified_params(passkey_id, verified, name, at)
+        if self.conn.dialect.name == "postgresql":
+            event, details = next_event(user, event_type, at, payload)
+            try:
+                row = _STORE_VERIFIED_RECORDED.first(self.conn, params | event)
+            except IntegrityError:
+                raise _credential_exists() from None
+            return details if row is not None and row.stored == 1 else None
         try:
-            stored = _STORE_VERIFIED.rowcount(
-                self.conn,
-                {
-                    "passkey_id": passkey_id,
-                    "pending_state": NOT_READY,
-                    "state": READY,
-                    "challenge": None,
-                    "challenge_expires_at": None,
-                    "name": name,
-                    "credential_id": verified.credential_id,
-                    "public_key": verified.public_key,
-                    "sign_count": verified.sign_count,
-                    "aaguid": verified.aaguid,
-                    "attestation_format": verified.attestation_format,
-                    "attestation_trusted": verified.attestation_trusted,
-                    "transports": verified.transports,
-                    "backup_eligible": verified.backup_eligible,
-                    "backed_up": verified.backed_up,
-                    "user_verified": verified.user_verified,
-                    "verified_at": at,
-                },
-            )
+            stored = _STORE_VERIFIED.rowcount(self.conn, params)
         except IntegrityError:
             # The credential is already stored (the unique constraint decides, in one statement
             # fewer than asking first; the transaction is rolled back).
-            raise AlreadyExists(Reason.CREDENTIAL_EXISTS, "this credential is already registered") from None
-        return stored == 1
+            raise _credential_exists() from None
+        if stored != 1:
+            return None
+        return EventRepository(self.conn).append(user, event_type, at, **payload)
+
+    @staticmethod
+    def _verified_params(passkey_id: str, verified: VerifiedCredential, name: str, at: datetime) -> dict[str, Any]:
+        return {
+            "passkey_id": passkey_id,
+            "pending_state": NOT_READY,
+            "state": READY,
+            "challenge": None,
+            "challenge_expires_at": None,
+            "name": name,
+            "credential_id": verified.credential_id,
+            "public_key": verified.public_key,
+            "sign_count": verified.sign_count,
+            "aaguid": verified.aaguid,
+            "attestation_format": verified.attestation_format,
+            "attestation_trusted": verified.attestation_trusted,
+            "transports": verified.transports,
+            "backup_eligible": verified.backup_eligible,
+            "backed_up": verified.backed_up,
+            "user_verified": verified.user_verified,
+            "verified_at": at,
+        }
 
     def add_pending(
         self, *, passkey_id: str, user_id: str, challenge: bytes, rp_id: str, expires_at: datetime, at: datetime
@@ -192,3 +243,7 @@ class PasskeyRepository(Repository):
     def remove(self, user_id: str, passkey_id: str) -> bool:
         """False when the user has no such passkey."""
         return self.conn.execute(_DELETE, {"passkey_id": passkey_id, "user_id": user_id}).rowcount == 1
+
+
+def _credential_exists() -> AlreadyExists:
+    return AlreadyExists(Reason.CREDENTIAL_EXISTS, "this credential is already registered")
