@@ -41,6 +41,23 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, process_bind_param and SQLite's DATETIME string in one step: the same
+        text ("YYYY-MM-DD HH:MM:SS.ffffff", as SQLAlchemy's storage format) from the C
+        isoformat instead of a %-format of a dict, half the time (issue 17: every change binds
+        two or three). Elsewhere SQLAlchemy's own."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
