@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,15 @@ class Snapshots:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def event_row(sequence: int, at: datetime, user_id: str = "u1") -> dict[str, object]:
+    """The columns of a test event of `user_id` (of organization o1), `sequence` seconds after `at`."""
+    return {
+        "user_id": user_id,
+        "sequence": sequence,
+        "type": "user.test",
+        "resource_owner": "o1",
+        "created_at": at + timedelta(seconds=sequence),
+        "payload": {"n": sequence, "list": ["a", None], "ok": True},
+    }

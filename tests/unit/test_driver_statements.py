@@ -14,6 +14,7 @@ from passkeys.store.db import Database
 from passkeys.store.driver import DriverStatement
 from passkeys.store.migrate import upgrade
 from passkeys.store.models import Event, Organization, User
+from tests.support.databases import event_row
 
 AT = datetime(2026, 12, 3, 8, 0, 0, 123456, tzinfo=UTC)
 _EVENTS = Event.__table__
@@ -50,14 +51,7 @@ def db(database_url: str):
 
 
 def _event(sequence: int) -> dict[str, object]:
-    return {
-        "user_id": "u1",
-        "sequence": sequence,
-        "type": "user.test",
-        "resource_owner": "o1",
-        "created_at": AT + timedelta(seconds=sequence),
-        "payload": {"n": sequence, "list": ["a", None], "ok": True},
-    }
+    return event_row(sequence, AT)
 
 
 def test_driver_rows_equal_sqlalchemys_both_ways(db: Database) -> None:

@@ -17,6 +17,7 @@ from passkeys.store.db import Database
 from passkeys.store.driver import DriverStatement
 from passkeys.store.migrate import upgrade
 from passkeys.store.models import Event, Organization
+from tests.support.databases import event_row
 
 AT = datetime(2026, 12, 4, 8, 0, 0, 123456, tzinfo=UTC)
 _EVENTS = Event.__table__
@@ -33,14 +34,7 @@ def db(database_url: str):
 
 
 def _event(sequence: int) -> dict[str, object]:
-    return {
-        "user_id": "u1",
-        "sequence": sequence,
-        "type": "user.test",
-        "resource_owner": "o1",
-        "created_at": AT,
-        "payload": {"n": sequence},
-    }
+    return event_row(sequence, AT)
 
 
 def _sequences(db: Database) -> list[int]:
