@@ -45,12 +45,6 @@ class LeanConnection:
         self.driver: Any = self.connection.driver_connection
         self._full: Connection | None = None
 
-    def begin(self, sql: str) -> None:
-        try:
-            self.driver.execute(sql)
-        except self.error as exc:
-            self.raise_driver_error(exc, sql, None, None)
-
     def full(self) -> Connection:
         """A SQLAlchemy Connection in this transaction (made once; it shares the pooled connection)."""
         full = self._full
